@@ -1,0 +1,1 @@
+"""Baselines for both subtasks: CLIPSeg segmentation and closed visual question answering."""

@@ -1,0 +1,155 @@
+"""CVQA metric of the official scorer (``score_cvqa.py``) as pure functions over loaded records.
+
+Rules, each kept here once:
+
+* records are grouped by ``encounter_id`` cut at its first ``-``; records that share an encounter
+  merge into one list per parent;
+* only keys of exactly 11 characters other than ``encounter_id`` count; each is split at ``-``
+  into parent and slot (a kept key without exactly one ``-`` crashes the official scorer);
+* per (encounter, parent) the score is IoM = |set(gold) & set(sys)| / max(|set(gold)|, |set(sys)|);
+  values compare by Python equality (``1 == 1.0 == True``, ``1 != "1"``), order and repeats ignored;
+* ``accuracy_<parent>``: the mean over gold encounters; ``accuracy_all``: the mean over every
+  (encounter, parent) pair; ``number_cvqa_instances``: distinct raw gold ``encounter_id`` values.
+
+>>> gold = [{"encounter_id": "ENC1", "CQID011-001": 2, "CQID011-002": 7}]
+>>> iom([2, 7], [2])
+0.5
+>>> organize(gold)["ENC1"]["CQID011"]
+[2, 7]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from magic_submit.challenge import ENCOUNTER_KEY, PARENT_IDS, is_scored_key
+from magic_submit.errors import MagicError, MissingPredictionsError
+
+Grouped = dict[str, dict[str, list]]
+
+
+class MalformedRecordError(MagicError):
+    """A record the official scorer cannot read (crash) or would misread."""
+
+
+def encounter_key(encounter_id: str) -> str:
+    """The grouping key: the id cut at its first ``-`` (``ENC00908-2`` -> ``ENC00908``)."""
+    return encounter_id.split("-")[0]
+
+
+def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Grouped:
+    """Group answers by encounter and parent, as the official ``organize_values``."""
+    grouped: Grouped = {}
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise MalformedRecordError(f"record {index} is a {type(record).__name__}, not an object",
+                                       file=source, hint="write one JSON object per encounter")
+        if ENCOUNTER_KEY not in record:
+            raise MalformedRecordError(f"record {index} has no 'encounter_id'", file=source,
+                                       hint="add 'encounter_id' to every record")
+        raw_id = record[ENCOUNTER_KEY]
+        if not isinstance(raw_id, str):
+            raise MalformedRecordError(f"record {index}: encounter_id {raw_id!r} is not a string",
+                                       file=source, hint='write ids as strings, e.g. "ENC00908"')
+        by_parent = grouped.setdefault(encounter_key(raw_id), {})
+        for key, value in record.items():
+            if not is_scored_key(key):
+                continue
+            pieces = key.split("-")
+            if len(pieces) != 2:
+                raise MalformedRecordError(
+                    f"key {key!r} of {raw_id} has 11 characters but not the form PARENT-SLOT",
+                    file=source, ids=[raw_id], hint="use the qids of the definitions, e.g. CQID010-001")
+            try:
+                hash(value)
+            except TypeError:
+                raise MalformedRecordError(
+                    f"{raw_id} {key}: value {value!r} is a {type(value).__name__}", file=source,
+                    ids=[raw_id], hint="write one int option index per qid") from None
+            by_parent.setdefault(pieces[0], []).append(value)
+    return grouped
+
+
+def iom(gold: Sequence, system: Sequence) -> float:
+    """|set(gold) & set(system)| / max(|set(gold)|, |set(system)|); two empty lists crash officially."""
+    gold_set, sys_set = set(gold), set(system)
+    return len(gold_set & sys_set) / max(len(gold_set), len(sys_set))
+
+
+@dataclass(frozen=True)
+class EncounterParentResult:
+    encounter_id: str
+    parent: str
+    gold: tuple
+    system: tuple
+    iom: float
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class CvqaResult:
+    scores: dict[str, float | int]
+    rows: tuple[EncounterParentResult, ...]
+    missing: tuple[str, ...]  # "ENC" or "ENC/PARENT" scored as wrong under allow_missing
+
+
+def find_missing(gold: Grouped, system: Grouped, parents: Sequence[str] = PARENT_IDS) -> list[str]:
+    """Every gold encounter, or (encounter, parent), that the system does not answer."""
+    missing: list[str] = []
+    for enc, by_parent in gold.items():
+        if enc not in system:
+            missing.append(enc)
+            continue
+        missing.extend(f"{enc}/{p}" for p in parents if p in by_parent and p not in system[enc])
+    return missing
+
+
+def score_cvqa(
+    gold_records: Sequence[Mapping],
+    system_records: Sequence[Mapping],
+    *,
+    allow_missing: bool = False,
+    parents: Sequence[str] = PARENT_IDS,
+    gold_source: str = "gold CVQA file",
+    system_source: str = "system CVQA file",
+) -> CvqaResult:
+    """The official CVQA figures. Missing answers raise unless ``allow_missing`` (then IoM = 0).
+
+    An empty system list is the platform's "no CVQA submitted": 0.0 everywhere.
+    """
+    gold = organize(gold_records, source=gold_source)
+    if not gold:
+        raise MagicError("the gold CVQA file holds no encounter", file=gold_source)
+    for enc, by_parent in gold.items():
+        absent = [p for p in parents if p not in by_parent]
+        if absent:
+            raise MalformedRecordError(f"gold encounter {enc} lacks parents {', '.join(absent)}",
+                                       file=gold_source, ids=[enc])
+    system = organize(system_records, source=system_source)
+    missing = find_missing(gold, system, parents)
+    if missing and system_records and not allow_missing:
+        raise MissingPredictionsError(
+            f"{len(missing)} gold encounter(s)/parent(s) have no answer (the official scorer crashes)",
+            file=system_source, ids=missing,
+            hint="answer all 27 qids for every encounter of the split, or pass --allow-missing")
+    rows: list[EncounterParentResult] = []
+    per_parent: dict[str, float] = {}
+    all_weights = 0.0
+    for parent in parents:
+        weight_sum = 0.0
+        for enc, by_parent in gold.items():
+            sys_values = system.get(enc, {}).get(parent)
+            gold_values = by_parent[parent]
+            score = iom(gold_values, sys_values) if sys_values is not None else 0.0
+            weight_sum += score
+            rows.append(EncounterParentResult(enc, parent, tuple(gold_values),
+                                              tuple(sys_values or ()), score, sys_values is None))
+        per_parent[parent] = weight_sum / len(gold)
+    # accuracy_all sums the same IoMs parent by parent, as the official x_all/y_all lists do.
+    for row in rows:
+        all_weights += row.iom
+    scores: dict[str, float | int] = {f"accuracy_{p}": per_parent[p] for p in parents}
+    scores["accuracy_all"] = all_weights / len(rows)
+    scores["number_cvqa_instances"] = len({r[ENCOUNTER_KEY] for r in gold_records})
+    return CvqaResult(scores, tuple(rows), tuple(missing) if system_records else tuple(gold))

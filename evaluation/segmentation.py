@@ -1,0 +1,301 @@
+"""Segmentation metrics of the official scorer, as pure functions over arrays and counts.
+
+The official rules (``score_segmentations.py``), each kept here once:
+
+* a pixel is foreground when it equals 1 after a cast to ``uint8`` (so 0/255 has no foreground,
+  and 257 in a uint16 mask wraps to 1);
+* arrays are compared flattened, so only the number of pixels has to agree;
+* per image and annotator: Jaccard = TP/(TP+FP+FN), Dice = 2TP/(2TP+FP+FN); both masks empty is
+  0/0 = NaN (zero-division policy of the official scorer, kept as is);
+* macro: mean over images of the max / the mean over the annotators present (NaN propagates);
+* micro: TP, FP, FN summed over all images against the per-pixel majority vote
+  (at least ceil(n/2) of the n annotators present).
+
+The split follows torchmetrics: :func:`score_image` validates and reduces one image to counts
+(update), :class:`SegmentationAggregate` holds the counts and :meth:`SegmentationAggregate.compute`
+gives the figures.
+
+>>> pred = np.array([[0, 1, 1], [0, 0, 0]], dtype=np.uint8)
+>>> ann0 = np.array([[0, 1, 0], [0, 0, 0]], dtype=np.uint8)
+>>> ann1 = np.array([[0, 1, 1], [0, 1, 0]], dtype=np.uint8)
+>>> result = score_image("IMG_ENC00001_00001", pred, {"ann0": ann0, "ann1": ann1})
+>>> result.jaccards, result.dices
+((0.5, 0.6666666666666666), (0.6666666666666666, 0.8))
+>>> agg = SegmentationAggregate()
+>>> agg.update(result)
+>>> round(agg.compute()["jaccard"], 4)  # majority of 2 annotators = their union
+0.6667
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OFFICIAL_SEG_KEYS: tuple[str, ...] = (
+    "jaccard_meanofmax",
+    "jaccard_meanofmean",
+    "dice_meanofmax",
+    "dice_meanofmean",
+    "jaccard",
+    "dice",
+    "number_segmentation_instances",
+)
+# Same figures with the common convention "both masks empty = 1.0" in place of NaN.
+EMPTY_IS_ONE_SUFFIX = "_empty_is_one"
+FLOAT_SEG_KEYS: tuple[str, ...] = OFFICIAL_SEG_KEYS[:-1]
+
+
+class ShapeMismatchError(ValueError):
+    """Two masks of one image hold different numbers of pixels (the official scorer crashes)."""
+
+
+def as_uint8(mask: np.ndarray) -> np.ndarray:
+    """The official cast ``mask.astype(np.uint8)`` (float 1.7 -> 1, 257 -> 1, -1 -> 255)."""
+    if mask.dtype == np.uint8:
+        return mask
+    if mask.dtype == np.bool_:
+        return mask.view(np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return mask.astype(np.uint8)
+
+
+def foreground(mask: np.ndarray) -> np.ndarray:
+    """Boolean foreground of a mask as the official scorer sees it: ``uint8(mask) == 1``."""
+    return mask if mask.dtype == np.bool_ else as_uint8(mask) == 1
+
+
+def overlap_counts(pred_fg: np.ndarray, gold_fg: np.ndarray, *, pred_pixels: int | None = None,
+                   out: np.ndarray | None = None) -> tuple[int, int, int]:
+    """(TP, FP, FN) of two boolean masks compared pixel by pixel, flattened.
+
+    ``pred_pixels`` (the prediction's foreground count) saves a pass when known; ``out`` receives
+    the intersection (it may be ``gold_fg`` itself) to avoid an allocation.
+    """
+    if pred_fg.size != gold_fg.size:
+        raise ShapeMismatchError(f"{pred_fg.shape} vs {gold_fg.shape}")
+    pred_flat = pred_fg.reshape(-1)
+    gold_flat = gold_fg.reshape(-1)
+    n_pred = int(np.count_nonzero(pred_flat)) if pred_pixels is None else pred_pixels
+    n_gold = int(np.count_nonzero(gold_flat))
+    tp = int(np.count_nonzero(np.logical_and(pred_flat, gold_flat, out=out)))
+    return tp, n_pred - tp, n_gold - tp
+
+
+def jaccard_from_counts(tp: int, fp: int, fn: int) -> float:
+    """TP/(TP+FP+FN); NaN when both masks are empty (the official 0/0)."""
+    denominator = tp + fp + fn
+    return tp / denominator if denominator else math.nan
+
+
+def dice_from_counts(tp: int, fp: int, fn: int) -> float:
+    """2TP/(2TP+FP+FN); NaN when both masks are empty (the official 0/0)."""
+    denominator = 2 * tp + fp + fn
+    return 2 * tp / denominator if denominator else math.nan
+
+
+def official_mean(values: Sequence[float]) -> float:
+    """``np.mean`` of a list, as the official scorer takes it (NaN propagates)."""
+    return float(np.mean(values))
+
+
+def official_max(values: Sequence[float]) -> float:
+    """``np.max`` of a list: any NaN makes the maximum NaN."""
+    return float(np.max(values))
+
+
+class Workspace:
+    """Scratch buffers reused from image to image (one per thread): no allocation per image.
+
+    Fresh multi-megabyte arrays cost page faults; reusing flat buffers keeps the scorer close to
+    the speed of merely reading the files.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def buffer(self, name: str, size: int, dtype: type) -> np.ndarray:
+        """A flat array of ``size`` items (contents undefined)."""
+        current = self._buffers.get(name)
+        if current is None or current.size < size:
+            current = np.empty(max(size, 1), dtype=dtype)
+            self._buffers[name] = current
+        return current[:size]
+
+
+def _flat_uint8(mask: np.ndarray) -> np.ndarray:
+    return as_uint8(np.asarray(mask)).reshape(-1)
+
+
+def majority_vote(gold_masks: Sequence[np.ndarray], workspace: Workspace | None = None) -> np.ndarray:
+    """Pixels where the annotators' uint8 values sum to at least ceil(n/2), flattened.
+
+    For 0/1 masks: 2 annotators -> union, 3 -> at least 2, 4 -> at least 2. The sum is taken
+    over the uint8-cast raw values in uint8 arithmetic, exactly as the official scorer does.
+    """
+    if not gold_masks:
+        raise ValueError("majority vote of no annotator")
+    workspace = workspace or Workspace()
+    raws = [_flat_uint8(m) for m in gold_masks]
+    if any(r.size != raws[0].size for r in raws):
+        raise ShapeMismatchError(f"annotator masks differ: {[np.shape(m) for m in gold_masks]}")
+    counts = workspace.buffer("votes", raws[0].size, np.uint8)
+    np.copyto(counts, raws[0])
+    for raw in raws[1:]:
+        np.add(counts, raw, out=counts)
+    return np.greater_equal(counts, math.ceil(len(raws) / 2),
+                            out=workspace.buffer("majority", raws[0].size, np.bool_))
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """Counts of one image against each annotator present and against their majority vote."""
+
+    image_id: str
+    annotators: tuple[str, ...]
+    tp: tuple[int, ...]
+    fp: tuple[int, ...]
+    fn: tuple[int, ...]
+    majority_tp: int
+    majority_fp: int
+    majority_fn: int
+    pred_pixels: int
+    shape: tuple[int, ...]
+    pred_shape: tuple[int, ...] | None = None
+    missing_prediction: bool = False
+
+    @property
+    def gold_pixels(self) -> tuple[int, ...]:
+        return tuple(t + f for t, f in zip(self.tp, self.fn))
+
+    @property
+    def majority_pixels(self) -> int:
+        return self.majority_tp + self.majority_fn
+
+    @property
+    def jaccards(self) -> tuple[float, ...]:
+        return tuple(jaccard_from_counts(*c) for c in zip(self.tp, self.fp, self.fn))
+
+    @property
+    def dices(self) -> tuple[float, ...]:
+        return tuple(dice_from_counts(*c) for c in zip(self.tp, self.fp, self.fn))
+
+    @property
+    def has_nan(self) -> bool:
+        """Some annotator mask and the prediction are both empty: the official figure is NaN."""
+        return any(t + p + n == 0 for t, p, n in zip(self.tp, self.fp, self.fn))
+
+
+def score_image(
+    image_id: str,
+    pred_mask: np.ndarray | None,
+    gold_masks: Mapping[str, np.ndarray],
+    workspace: Workspace | None = None,
+) -> ImageResult:
+    """Reduce one image to counts. ``pred_mask=None`` scores an empty prediction (``--allow-missing``).
+
+    ``gold_masks`` maps annotator names to raw masks; they are used in the order given, which
+    should be ann0..ann3 as in the official scorer. Raises :class:`ShapeMismatchError` when the
+    pixel counts differ (the official scorer crashes there).
+    """
+    if not gold_masks:
+        raise ValueError(f"{image_id}: no annotator mask")
+    workspace = workspace or Workspace()
+    annotators = tuple(gold_masks)
+    raw_golds = [_flat_uint8(gold_masks[a]) for a in annotators]
+    size = raw_golds[0].size
+    pred_fg = workspace.buffer("pred", size, np.bool_)
+    if pred_mask is None:
+        pred_fg[:] = False
+    else:
+        raw_pred = _flat_uint8(pred_mask)
+        if raw_pred.size != size:
+            raise ShapeMismatchError(f"prediction {np.shape(pred_mask)} vs reference "
+                                     f"{np.shape(gold_masks[annotators[0]])}")
+        np.equal(raw_pred, 1, out=pred_fg)
+    n_pred = int(np.count_nonzero(pred_fg))
+    scratch = workspace.buffer("gold", size, np.bool_)
+    counts = []
+    for raw in raw_golds:
+        if raw.size != size:
+            raise ShapeMismatchError(f"annotator masks of {image_id} differ in size")
+        gold_fg = np.equal(raw, 1, out=scratch)
+        counts.append(overlap_counts(pred_fg, gold_fg, pred_pixels=n_pred, out=gold_fg))
+    majority = majority_vote(raw_golds, workspace)
+    mv_tp, mv_fp, mv_fn = overlap_counts(pred_fg, majority, pred_pixels=n_pred, out=majority)
+    return ImageResult(
+        image_id=image_id,
+        annotators=annotators,
+        tp=tuple(c[0] for c in counts),
+        fp=tuple(c[1] for c in counts),
+        fn=tuple(c[2] for c in counts),
+        majority_tp=mv_tp,
+        majority_fp=mv_fp,
+        majority_fn=mv_fn,
+        pred_pixels=n_pred,
+        shape=tuple(np.shape(gold_masks[annotators[0]])),
+        pred_shape=None if pred_mask is None else tuple(np.shape(pred_mask)),
+        missing_prediction=pred_mask is None,
+    )
+
+
+def _mean_over_images(values: list[float]) -> float:
+    # The official ``np.mean(list)`` (pairwise summation); its image order is a set's, so the
+    # last bit may differ. No image gives NaN there too.
+    return official_mean(values) if values else math.nan
+
+
+def _empty_is_one(value: float) -> float:
+    return 1.0 if math.isnan(value) else value
+
+
+@dataclass
+class SegmentationAggregate:
+    """Accumulates :class:`ImageResult` objects; :meth:`compute` gives the official figures."""
+
+    results: list[ImageResult] = field(default_factory=list)
+
+    def update(self, result: ImageResult) -> None:
+        self.results.append(result)
+
+    def extend(self, results: Iterable[ImageResult]) -> None:
+        self.results.extend(results)
+
+    @property
+    def nan_images(self) -> list[str]:
+        """Images that make the official macro figures NaN."""
+        return [r.image_id for r in self.results if r.has_nan]
+
+    def compute(self) -> dict[str, float | int]:
+        """Official keys first, then each float figure again under ``<key>_empty_is_one``."""
+        out: dict[str, float | int] = {}
+        for convention in (False, True):
+            fix = _empty_is_one if convention else (lambda v: v)
+            jac_max, jac_mean, dice_max, dice_mean = [], [], [], []
+            for r in self.results:
+                jaccards = [fix(v) for v in r.jaccards]
+                dices = [fix(v) for v in r.dices]
+                jac_max.append(official_max(jaccards))
+                jac_mean.append(official_mean(jaccards))
+                dice_max.append(official_max(dices))
+                dice_mean.append(official_mean(dices))
+            tp = sum(r.majority_tp for r in self.results)
+            fp = sum(r.majority_fp for r in self.results)
+            fn = sum(r.majority_fn for r in self.results)
+            figures = {
+                "jaccard_meanofmax": _mean_over_images(jac_max),
+                "jaccard_meanofmean": _mean_over_images(jac_mean),
+                "dice_meanofmax": _mean_over_images(dice_max),
+                "dice_meanofmean": _mean_over_images(dice_mean),
+                "jaccard": fix(jaccard_from_counts(tp, fp, fn)),
+                "dice": fix(dice_from_counts(tp, fp, fn)),
+            }
+            if convention:
+                out.update({k + EMPTY_IS_ONE_SUFFIX: v for k, v in figures.items()})
+            else:
+                out.update(figures)
+                out["number_segmentation_instances"] = len(self.results)
+        return out

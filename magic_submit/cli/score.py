@@ -1,0 +1,103 @@
+"""``magic score``: the official figures of a submission, with per-case detail."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.cli import app
+from magic_submit.errors import MagicError
+
+
+def _format_value(value: float | int) -> str:
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def print_score_table(report, title: str) -> None:
+    """Rich table of metric, value and what the metric means (to stdout)."""
+    from rich.table import Table
+
+    from evaluation.outputs import METRIC_DESCRIPTIONS
+    from magic_submit.console import stdout
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    for key, value in report.official().items():
+        table.add_row(key, _format_value(value), METRIC_DESCRIPTIONS.get(key, ""))
+    stdout.print(table)
+    seg = report.segmentation
+    if seg is not None and seg.nan_images:
+        from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
+
+        stdout.print(f"NaN: {len(seg.nan_images)} image(s) have an empty prediction and an empty "
+                     f"annotator mask (0/0 in the official scorer): {', '.join(seg.nan_images)}",
+                     highlight=False)
+        stdout.print("With the common convention (both empty = 1.0):", highlight=False)
+        for key in FLOAT_SEG_KEYS:
+            name = key + EMPTY_IS_ONE_SUFFIX
+            stdout.print(f"  {name} = {_format_value(seg.scores[name])}", highlight=False)
+
+
+@app.command("score")
+def score_command(
+    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip holding "
+                                               "masks_preds/ and/or data_cvqa_sys.json.")],
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
+                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
+                                            "with --split.")],
+    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
+                     ] = None,
+    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
+                      ] = DEFAULT_SUFFIX,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
+                                              "(NaN as null).")] = False,
+    output: Annotated[Optional[Path], typer.Option(help="Write scores.json, per_image.csv and "
+                                                   "per_encounter.csv here.")] = None,
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
+                                                "empty and a missing answer as wrong instead of "
+                                                "stopping.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Threads reading masks.")] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
+) -> None:
+    """Score a submission exactly as the official scorer does (same keys, same numbers)."""
+    from evaluation.outputs import score_submission, write_outputs
+    from magic_submit.console import note, progress_counter, progress_enabled, report_error, stdout
+    from magic_submit.jsonio import dumps_strict
+    from magic_submit.submission import is_platform_reference, open_reference, open_submission
+
+    if reference.is_dir() and not is_platform_reference(reference) and split is None:
+        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
+                                 param_hint="--split")
+    try:
+        ref = open_reference(reference, split)
+        with open_submission(submission) as sub:
+            n_images = sum(1 for _ in ref.masks_dir.glob("*.tiff")) if ref.masks_dir else 0
+            with progress_counter("scoring masks", n_images,
+                                  enabled=progress_enabled(quiet) and not json_output) as advance:
+                report = score_submission(sub, ref, suffix=suffix, allow_missing=allow_missing,
+                                          workers=workers, on_image=advance)
+            report.notes[:0] = sub.notes
+    except MagicError as error:
+        report_error(error)
+        if json_output:
+            stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
+        raise typer.Exit(1) from None
+    if output is not None:
+        for path in write_outputs(report, output):
+            if not quiet:
+                note(f"wrote {path}")
+    if not quiet:
+        for message in report.all_notes():
+            note(message)
+    if json_output:
+        stdout.print(dumps_strict(report.full()), highlight=False)
+    else:
+        print_score_table(report, f"{submission} vs {ref.description}")

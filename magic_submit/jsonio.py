@@ -1,0 +1,91 @@
+"""Reading and writing the challenge's JSON files with errors that name the file and the fault."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from magic_submit.errors import MagicError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class JsonFileError(MagicError):
+    """A JSON file that cannot be read as the official scorer reads it (``json.load``)."""
+
+
+def read_json(path: str | Path, *, what: str = "JSON file") -> Any:
+    """Parse ``path`` as UTF-8 JSON exactly as ``json.load(open(path))`` would, or raise clearly.
+
+    ``what`` names the file's role in messages ("submission CVQA file").
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise JsonFileError(f"{what} not found", file=path, code="file-missing") from None
+    except IsADirectoryError:
+        raise JsonFileError(f"{what} is a folder, not a file", file=path, code="not-a-file") from None
+    except OSError as exc:
+        raise JsonFileError(f"{what} cannot be read ({exc.strerror})", file=path) from None
+    return parse_json_bytes(raw, file=path, what=what)
+
+
+def parse_json_bytes(raw: bytes, *, file: str | Path, what: str = "JSON file") -> Any:
+    """Decode and parse bytes; the error says whether encoding, BOM or syntax is at fault."""
+    if raw.startswith(UTF8_BOM):
+        raise JsonFileError(f"{what} starts with a UTF-8 byte-order mark, which json.load rejects",
+                            file=file, code="json-bom",
+                            hint="save the file as UTF-8 without BOM (json.dump(..., open(f, 'w')))")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonFileError(f"{what} is not UTF-8 (byte {exc.start})", file=file,
+                            code="json-encoding", hint="write the file as UTF-8") from None
+    if not text.strip():
+        raise JsonFileError(f"{what} is empty", file=file, code="json-empty",
+                            hint="write a JSON list ([] when the subtask is skipped)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JsonFileError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+                            f"{exc.colno}", file=file, code="json-syntax",
+                            hint="write it with json.dump") from None
+    except RecursionError:
+        raise JsonFileError(f"{what} nests too deeply to be read", file=file,
+                            code="json-syntax") from None
+
+
+def nan_to_none(value: Any) -> Any:
+    """Replace float NaN/inf by None, recursively, for strict JSON (``null``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nan_to_none(v) for v in value]
+    return value
+
+
+def dumps_strict(value: Any, *, indent: int | None = 2) -> str:
+    """JSON text with NaN written as ``null``."""
+    return json.dumps(nan_to_none(value), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write a file through a temporary sibling and a rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,63 @@
+"""File-name patterns: image ids, mask names and the official scorer's way of reading them.
+
+>>> image_id_from_file("IMG_ENC00852_00001.jpg")
+'IMG_ENC00852_00001'
+>>> mask_file_name("IMG_ENC00852_00001")
+'IMG_ENC00852_00001_mask_sys.tiff'
+>>> parse_mask_file_name("IMG_ENC00852_00001_mask_ann2.tiff")
+('IMG_ENC00852_00001', 'ann2')
+>>> parse_mask_file_name("IMG_ENC00852_00001_mask_mask_sys.tiff")  # the classic slip
+('IMG_ENC00852_00001', 'mask_sys')
+>>> encounter_of_image("IMG_ENC00852_00001")
+'ENC00852'
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from magic_submit.challenge import DEFAULT_SUFFIX
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+IMAGE_ID_PATTERN = re.compile(r"^IMG_(?P<encounter>ENC\d{5})_(?P<number>\d{5})$")
+ENCOUNTER_ID_PATTERN = re.compile(r"^ENC\d{5}$")
+MASK_SEPARATOR = "_mask_"
+MASK_EXTENSION = ".tiff"
+
+
+def image_id_from_file(file_name: str) -> str:
+    """The image id of an ``image_ids`` entry: the file name without its extension."""
+    name = PurePath(file_name).name
+    stem, dot, _ext = name.rpartition(".")
+    return stem if dot else name
+
+
+def encounter_of_image(image_id: str) -> str:
+    """``IMG_ENC00852_00001`` -> ``ENC00852``; the part between the first two underscores otherwise."""
+    match = IMAGE_ID_PATTERN.match(image_id)
+    if match:
+        return match["encounter"]
+    parts = image_id.split("_")
+    return parts[1] if len(parts) > 2 else image_id
+
+
+def mask_file_name(image_id: str, labeler: str = DEFAULT_SUFFIX) -> str:
+    """The name the scorer expects for ``image_id``'s mask by ``labeler`` (``sys``, ``ann0``...)."""
+    return f"{image_id}{MASK_SEPARATOR}{labeler}{MASK_EXTENSION}"
+
+
+def is_scanned_mask_name(file_name: str) -> bool:
+    """Whether the scorer's ``glob('*.tiff')`` sees this file (case-sensitive, no hidden files)."""
+    return file_name.endswith(MASK_EXTENSION) and not file_name.startswith(".")
+
+
+def parse_mask_file_name(file_name: str) -> tuple[str, str]:
+    """(image id, labeler) exactly as the official scorer reads a ``*.tiff`` name.
+
+    The name is split at every ``_mask_``; the image id is the first piece, the labeler the last
+    piece with every ``.tiff`` removed. A name without ``_mask_`` yields itself (minus ``.tiff``)
+    for both, as in the official code.
+    """
+    pieces = file_name.split(MASK_SEPARATOR)
+    return pieces[0], pieces[-1].replace(MASK_EXTENSION, "")

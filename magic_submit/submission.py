@@ -1,0 +1,132 @@
+"""Opening a submission (folder or zip) and a reference (platform folder or dataset split).
+
+A submission holds, at its root, ``masks_preds/`` and/or ``data_cvqa_sys.json``; a zip is
+unpacked safely into a private temporary folder that disappears when the ``with`` block ends.
+
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp()); (folder / "data_cvqa_sys.json").write_text("[]")
+2
+>>> with open_submission(folder) as sub:
+...     sub.masks_dir is None, sub.cvqa_file.name
+(True, 'data_cvqa_sys.json')
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from magic_submit import challenge as ch
+from magic_submit.archive import ZipLimits, extract_zip
+from magic_submit.dataset import DatasetLayout
+from magic_submit.errors import MagicError
+
+
+@dataclass
+class SubmissionFiles:
+    """Where the two parts of an opened submission are (None: part absent)."""
+
+    source: Path
+    root: Path
+    masks_dir: Path | None
+    cvqa_file: Path | None
+    is_zip: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _wrapped_folder(root: Path, markers: tuple[str, ...]) -> Path | None:
+    """The single top folder holding the expected entries, when the user zipped a folder."""
+    children = [c for c in root.iterdir() if c.name not in ("__MACOSX", ".DS_Store")]
+    if len(children) == 1 and children[0].is_dir():
+        if any((children[0] / m).exists() for m in markers):
+            return children[0]
+    return None
+
+
+def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> SubmissionFiles:
+    """Find ``masks_preds/`` and ``data_cvqa_sys.json`` at ``root`` or explain where they went."""
+    masks = root / ch.MASKS_PRED_DIR
+    cvqa = root / ch.CVQA_SUBMISSION_FILE
+    files = SubmissionFiles(source, root, masks if masks.is_dir() else None,
+                            cvqa if cvqa.is_file() else None, is_zip)
+    if files.masks_dir or files.cvqa_file:
+        return files
+    markers = (ch.MASKS_PRED_DIR, ch.CVQA_SUBMISSION_FILE)
+    wrapped = _wrapped_folder(root, markers)
+    if wrapped is not None:
+        hint = (f"zip the contents, not the folder: cd {wrapped.name} && zip -r ../submission.zip "
+                f"{ch.MASKS_PRED_DIR} {ch.CVQA_SUBMISSION_FILE}" if is_zip else
+                f"point at {source / wrapped.name}")
+        raise MagicError(f"{ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE} are inside the folder "
+                         f"'{wrapped.name}/', not at the root", file=source,
+                         code="submission-wrapped-folder", hint=hint)
+    if any(p.name.endswith(".tiff") or p.name.endswith(".tif") for p in root.iterdir()):
+        raise MagicError(f"mask files lie at the root; the platform reads them only from "
+                         f"{ch.MASKS_PRED_DIR}/", file=source, code="submission-no-parts",
+                         hint=f"move the masks into {ch.MASKS_PRED_DIR}/")
+    raise MagicError(f"neither {ch.MASKS_PRED_DIR}/ nor {ch.CVQA_SUBMISSION_FILE} found at the root",
+                     file=source, code="submission-no-parts",
+                     hint=f"put {ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE} at the top level")
+
+
+@contextmanager
+def open_submission(path: str | Path, *, limits: ZipLimits = ZipLimits()) -> Iterator[SubmissionFiles]:
+    """Yield the parts of a submission folder or zip (unpacked into a private temporary folder)."""
+    path = Path(path)
+    if path.is_dir():
+        yield locate_submission_parts(path, path, is_zip=False)
+        return
+    if not path.exists():
+        raise MagicError("submission not found", file=path, code="submission-missing",
+                         hint="pass a submission folder or .zip")
+    if not zipfile.is_zipfile(path):
+        raise MagicError("submission is neither a folder nor a zip archive", file=path,
+                         code="zip-corrupt", hint="pass the folder or the .zip you will upload")
+    with tempfile.TemporaryDirectory(prefix="magic-submission-") as tmp:
+        extraction = extract_zip(path, tmp, limits)
+        files = locate_submission_parts(Path(tmp), path, is_zip=True)
+        if extraction.skipped:
+            files.notes.append(f"ignored {len(extraction.skipped)} macOS/system entries "
+                               f"(__MACOSX/, .DS_Store)")
+        yield files
+
+
+@dataclass
+class ReferenceFiles:
+    """Where the gold masks and gold CVQA file are (None: part absent)."""
+
+    masks_dir: Path | None
+    cvqa_file: Path | None
+    description: str
+
+
+def is_platform_reference(path: Path) -> bool:
+    return (path / ch.MASKS_REF_DIR).is_dir() or (path / ch.CVQA_REFERENCE_FILE).is_file()
+
+
+def open_reference(path: str | Path, split: str | None = None) -> ReferenceFiles:
+    """The organisers' folder (``masks_refs/`` + ``data_cvqa_ref.json``) or a dataset root + split."""
+    path = Path(path)
+    if not path.is_dir():
+        raise MagicError("reference folder not found", file=path, code="reference-missing",
+                         hint="pass the organisers' folder or the dataset root with --split")
+    if is_platform_reference(path):
+        masks = path / ch.MASKS_REF_DIR
+        cvqa = path / ch.CVQA_REFERENCE_FILE
+        return ReferenceFiles(masks if masks.is_dir() else None, cvqa if cvqa.is_file() else None,
+                              f"platform reference {path}")
+    if split is None:
+        raise MagicError(f"{path} has no {ch.MASKS_REF_DIR}/ or {ch.CVQA_REFERENCE_FILE}; for a "
+                         "dataset root say which split to score with --split", file=path,
+                         code="reference-needs-split")
+    layout = DatasetLayout(path)
+    masks, cvqa = layout.find_masks(split), layout.find_cvqa(split)
+    if masks is None and cvqa is None:
+        raise MagicError(f"no gold masks or CVQA answers for split '{split}'", file=path,
+                         code="reference-missing",
+                         hint=f"expected {ch.SEGMENTATIONS_DIR}/{split}/ or {ch.cvqa_gold_file(split)}")
+    return ReferenceFiles(masks, cvqa, f"dataset {path}, split {split}")

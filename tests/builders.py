@@ -1,0 +1,87 @@
+"""Builders of small on-disk cases: reference mask folders, predictions, CVQA files, zips."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from magic_submit.challenge import PARENTS, QIDS
+
+ANNOTATORS = ("ann0", "ann1", "ann2", "ann3")
+
+
+def blob(rng: np.random.Generator, shape: tuple[int, int], fill: float) -> np.ndarray:
+    """A random 0/1 uint8 mask: a jittered ellipse, sometimes empty or full."""
+    h, w = shape
+    if fill <= 0:
+        return np.zeros(shape, np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+    ry, rx = max(1.0, h * fill), max(1.0, w * fill)
+    inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+    noise = rng.random(shape) < 0.05
+    return (inside ^ noise).astype(np.uint8)
+
+
+def write_seg_case(root: Path, rng: np.random.Generator, n_images: int = 5, *,
+                   max_side: int = 40, empty_rate: float = 0.1, suffix: str = "sys",
+                   pred_dtype: str = "uint8") -> tuple[Path, Path]:
+    """Random reference (2-4 annotators per image) and prediction folders; returns (ref, pred)."""
+    ref, pred = root / "masks_refs", root / "masks_preds"
+    ref.mkdir(parents=True, exist_ok=True)
+    pred.mkdir(parents=True, exist_ok=True)
+    for i in range(n_images):
+        image_id = f"IMG_ENC{i:05d}_{rng.integers(1, 20):05d}"
+        shape = (int(rng.integers(1, max_side)), int(rng.integers(1, max_side)))
+        n_ann = int(rng.integers(1, 5))
+        for ann in sorted(rng.choice(ANNOTATORS, size=n_ann, replace=False)):
+            fill = 0.0 if rng.random() < empty_rate else rng.uniform(0.1, 0.6)
+            tifffile.imwrite(ref / f"{image_id}_mask_{ann}.tiff", blob(rng, shape, fill))
+        fill = 0.0 if rng.random() < empty_rate else rng.uniform(0.1, 0.6)
+        mask = blob(rng, shape, fill)
+        if pred_dtype == "bool":
+            mask = mask.astype(bool)
+        elif pred_dtype == "float":
+            mask = mask.astype(np.float32)
+        tifffile.imwrite(pred / f"{image_id}_mask_{suffix}.tiff", mask)
+    return ref, pred
+
+
+def random_answers(rng: np.random.Generator, *, padded: bool = True) -> dict[str, int]:
+    """All 27 qids; multi-slot families hold 1-3 real answers then NM (or random slots)."""
+    answers: dict[str, int] = {}
+    for parent in PARENTS:
+        if parent.multi_slot and padded:
+            n_real = int(rng.integers(1, 4))
+            values = list(rng.integers(0, parent.n_options, size=n_real))
+            values += [parent.nm_index] * (parent.slots - n_real)
+        else:
+            values = list(rng.integers(0, parent.n_options, size=parent.slots))
+        answers.update({q: int(v) for q, v in zip(parent.qids, values)})
+    return answers
+
+
+def cvqa_records(rng: np.random.Generator, encounters: list[str]) -> list[dict]:
+    return [{"encounter_id": enc, **random_answers(rng)} for enc in encounters]
+
+
+def write_json(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:
+    """Zip the contents of ``folder`` (entries under ``prefix``, '' for the root)."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                handle.write(path, prefix + path.relative_to(folder).as_posix())
+    return archive
+
+
+assert len(QIDS) == 27
