@@ -19,9 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +28,8 @@ import tifffile
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from harness import compare  # noqa: E402
 
 FLOOR_SCRIPT = """
 import sys, tifffile
@@ -85,23 +84,6 @@ def make_dataset(root: Path, n_images: int, compression: str | None, seed: int) 
     return ref, pred
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB (of this child alone) and stdout of one fresh process."""
-    wrapper = ("import resource, subprocess, sys, time, json\n"
-               "t = time.perf_counter()\n"
-               "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-               "dt = time.perf_counter() - t\n"
-               "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-               "print(json.dumps({'wall': dt, 'rss': rss, 'rc': p.returncode, 'out': p.stdout, "
-               "'err': p.stderr[-2000:]}))\n")
-    done = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
-                          check=True)
-    result = json.loads(done.stdout)
-    if result["rc"] != 0:
-        raise SystemExit(f"{cmd[:3]} failed:\n{result['err']}")
-    return result["wall"], result["rss"], result["out"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=HERE / "_data" / "score")
@@ -126,30 +108,15 @@ def main() -> None:
     commands = {"floor": [sys.executable, "-c", FLOOR_SCRIPT, str(ref), str(pred)], "magic": magic}
     if args.with_plain:
         commands["plain"] = [sys.executable, "-c", PLAIN_SCRIPT, str(ref), str(pred), str(REPO / "tests")]
-    timed(commands["floor"])  # warm the page cache
-    walls: dict[str, list[float]] = {k: [] for k in commands}
-    peaks: dict[str, float] = {k: 0.0 for k in commands}
-    outputs: dict[str, str] = {}
-    for _ in range(args.repeat):
-        for name, cmd in commands.items():
-            wall, rss, out = timed(cmd)
-            walls[name].append(wall)
-            peaks[name] = max(peaks[name], rss)
-            outputs[name] = out
-    floor = statistics.median(walls["floor"])
-    print(f"{'run':<6} {'median s':>9} {'runs':>24} {'peak MB':>8} {'x floor':>8}")
-    for name in commands:
-        med = statistics.median(walls[name])
-        runs = ", ".join(f"{w:.2f}" for w in walls[name])
-        print(f"{name:<6} {med:>9.2f} {runs:>24} {peaks[name]:>8.0f} {med / floor:>8.2f}")
-    scores = json.loads(outputs["magic"])
+    runs = compare(commands, args.repeat)
+    runs.print_table()
+    scores = json.loads(runs.outputs["magic"])
     print("magic dice_meanofmax:", scores["dice_meanofmax"], " micro dice:", scores["dice"])
-    ratio = statistics.median(walls["magic"]) / floor
-    verdict = "PASS" if ratio <= 2.5 and peaks["magic"] < 400 else "FAIL"
+    ratio = runs.median("magic") / runs.median("floor")
+    verdict = "PASS" if ratio <= 2.5 and runs.peaks["magic"] < 400 else "FAIL"
     print(f"target magic/floor <= 2.5 and peak < 400 MB: {verdict} ({ratio:.2f}x, "
-          f"{peaks['magic']:.0f} MB)")
+          f"{runs.peaks['magic']:.0f} MB)")
 
 
 if __name__ == "__main__":
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     main()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from magic_submit.errors import MagicError
 
@@ -36,8 +37,8 @@ def progress_counter(description: str, total: int, *, enabled: bool) -> Iterator
 
 def report_error(error: MagicError) -> None:
     """Print an input error to stderr."""
-    stderr.print(f"[bold red]error:[/] {error.render()}", markup=True, highlight=False)
+    stderr.print(f"[bold red]error:[/] {escape(error.render())}", markup=True, highlight=False)
 
 
 def note(message: str) -> None:
-    stderr.print(f"[yellow]note:[/] {message}", markup=True, highlight=False)
+    stderr.print(f"[yellow]note:[/] {escape(message)}", markup=True, highlight=False)

@@ -76,6 +76,12 @@ def dumps_strict(value: Any, *, indent: int | None = 2) -> str:
     return json.dumps(nan_to_none(value), indent=indent, ensure_ascii=False, allow_nan=False)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write a file through a temporary sibling and a rename: never a half-written file."""
     path = Path(path)
@@ -85,6 +91,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

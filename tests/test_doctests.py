@@ -1,0 +1,28 @@
+"""The runnable examples in the core modules' docstrings stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import os
+
+import pytest
+
+from conftest import REPO
+
+CORE_MODULES = [
+    "magic_submit.challenge", "magic_submit.naming", "magic_submit.errors", "magic_submit.masks",
+    "magic_submit.submission", "magic_submit.definitions", "evaluation.segmentation",
+    "evaluation.cvqa",
+]
+
+
+@pytest.mark.parametrize("name", CORE_MODULES)
+def test_docstring_examples(name: str) -> None:
+    cwd = os.getcwd()
+    os.chdir(REPO)  # examples refer to sample_data/ relative to the repository
+    try:
+        result = doctest.testmod(importlib.import_module(name))
+    finally:
+        os.chdir(cwd)
+    assert result.failed == 0
