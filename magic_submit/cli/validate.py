@@ -1,0 +1,73 @@
+"""``magic validate-submission``: every problem of a submission at once, before upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from magic_submit.challenge import DEFAULT_SUFFIX
+from magic_submit.cli import app
+
+
+def echo_json(data: dict) -> None:
+    """JSON on stdout, ASCII-escaped: valid even for file names that are not UTF-8."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
+def exit_on_input_error(error, json_output: bool) -> None:
+    """A split file, image folder or definitions file that cannot be used: usage error (exit 2)."""
+    from magic_submit.console import report_error
+    report_error(error)
+    if json_output:
+        echo_json({"error": error.to_dict()})
+    raise typer.Exit(2)
+
+
+@app.command("validate-submission")
+def validate_command(
+    submission: Annotated[Path, typer.Argument(exists=True, help="Submission folder or .zip (the "
+                                               "upload itself) with masks_preds/ and "
+                                               "data_cvqa_sys.json at its root.")],
+    split: Annotated[Path, typer.Option("--split", help="The split's query file (test.json): its "
+                                        "encounter_id and image_ids are what must be covered.")],
+    images: Annotated[Optional[Path], typer.Option("--images", help="The split's images: every mask "
+                                                   "must have its image's size (headers only).")
+                      ] = None,
+    reference: Annotated[Optional[Path], typer.Option("--reference", help="Take sizes from reference "
+                                                      "masks instead: masks_refs/'s folder, a masks "
+                                                      "folder or a dataset root (organisers).")
+                         ] = None,
+    definitions: Annotated[Optional[Path], typer.Option(help="Official definitions file for option "
+                                                        "counts (default: the package's table).")
+                           ] = None,
+    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
+                      ] = DEFAULT_SUFFIX,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: valid, "
+                                              "errors, warnings, notes, summary.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="List every culprit (default: 10 per "
+                                           "problem code).")] = False,
+) -> None:
+    """Check a submission as the platform will read it. Exit 0: it will be scored as intended
+    (warnings allowed); 1: it will not; 2: usage error."""
+    from magic_submit.console import stdout
+    from magic_submit.errors import MagicError
+    from magic_submit.validation import render_text, validate_submission
+
+    if images is not None and reference is not None:
+        raise typer.BadParameter("give --images or --reference, not both", param_hint="--reference")
+    try:
+        report = validate_submission(submission, split, images_dir=images,
+                                     reference_masks=reference, definitions=definitions,
+                                     suffix=suffix)
+    except MagicError as error:
+        exit_on_input_error(error, json_output)
+    if json_output:
+        echo_json(report.to_dict())
+    else:
+        stdout.print(render_text(report, limit=0 if show_all else 10, name=str(submission)),
+                     markup=False, highlight=False)
+    raise typer.Exit(0 if report.valid else 1)
