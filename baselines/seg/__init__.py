@@ -1,0 +1,8 @@
+"""The paper's CLIPSeg segmentation baseline, trained on cached activations of the frozen encoders.
+
+Modules: :mod:`~baselines.seg.data` (samples, targets), :mod:`~baselines.seg.images` (decoding),
+:mod:`~baselines.seg.prompts`, :mod:`~baselines.seg.model`, :mod:`~baselines.seg.tiny` (offline
+random models), :mod:`~baselines.seg.features` (the cache), :mod:`~baselines.seg.train`,
+:mod:`~baselines.seg.predict`, :mod:`~baselines.seg.runtime` (device, precision, torchrun) and
+:mod:`~baselines.seg.run` (the command end to end). Only the functions that run need torch.
+"""

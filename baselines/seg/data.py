@@ -1,0 +1,116 @@
+"""The segmentation samples of a split: image, encounter record, annotator masks, training target.
+
+Image ids come from each encounter's ``image_ids`` (never from positions); the annotator masks of
+an image are the ``{image_id}_mask_annK.tiff`` files present in the split's mask folder.
+
+Training target (``--target``):
+
+* ``or``: a pixel is lesion when any annotator present marks it (the paper's choice);
+* ``majority``: when at least half of them do (ceil(n/2)), the official micro metric's reference,
+  computed by :func:`evaluation.segmentation.majority_vote` (one place for that rule).
+
+>>> a = np.array([[1, 0, 0]], np.uint8); b = np.array([[1, 1, 0]], np.uint8)
+>>> c = np.array([[0, 0, 1]], np.uint8)
+>>> merge_annotators({"ann0": a, "ann1": b, "ann2": c}, "or").astype(int).tolist()
+[[1, 1, 1]]
+>>> merge_annotators({"ann0": a, "ann1": b, "ann2": c}, "majority").astype(int).tolist()
+[[1, 0, 0]]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation.segmentation import ShapeMismatchError, foreground, majority_vote
+from magic_submit.challenge import ANNOTATORS
+from magic_submit.dataset import DatasetLayout
+from magic_submit.errors import MagicError
+from magic_submit.masks import read_mask
+from magic_submit.naming import mask_file_name
+
+TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
+
+
+@dataclass(frozen=True)
+class SegSample:
+    """One image of a split with its encounter record and its annotator mask files."""
+
+    image_id: str
+    image_path: Path
+    encounter_id: str
+    record: dict[str, Any] = field(compare=False, repr=False)
+    mask_paths: Mapping[str, Path] = field(default_factory=dict, compare=False)
+
+
+def load_samples(root: str | Path, split: str, *, need_masks: bool) -> list[SegSample]:
+    """Every image of ``split`` in file order; with ``need_masks``, only images with a mask.
+
+    Raises :class:`MagicError` when an image file is missing or, with ``need_masks``, when the
+    split has no mask folder or no image has a mask.
+    """
+    layout = DatasetLayout(Path(root))
+    encounters = layout.encounters(split)
+    images_dir = layout.require_images(split)
+    masks_dir = layout.require_masks(split) if need_masks else layout.find_masks(split)
+    present = set(os.listdir(masks_dir)) if masks_dir is not None else set()
+    samples, missing = [], []
+    for encounter in encounters:
+        for file_name, image_id in zip(encounter.image_files, encounter.image_ids):
+            path = images_dir / file_name
+            if not path.is_file():
+                missing.append(image_id)
+            masks = {a: masks_dir / mask_file_name(image_id, a) for a in ANNOTATORS
+                     if mask_file_name(image_id, a) in present}
+            samples.append(SegSample(image_id, path, encounter.encounter_id, encounter.record, masks))
+    if missing:
+        raise MagicError(f"{len(missing)} image(s) listed in the '{split}' query file are missing",
+                         file=images_dir, ids=missing, hint="check the dataset root and split")
+    if need_masks:
+        samples = [s for s in samples if s.mask_paths]
+        if not samples:
+            raise MagicError(f"no image of split '{split}' has an annotator mask", file=masks_dir,
+                             hint="masks are named IMG_..._mask_ann0.tiff .. _mask_ann3.tiff")
+    return samples
+
+
+def read_annotator_masks(sample: SegSample) -> dict[str, np.ndarray]:
+    """The raw annotator masks of a sample, ann0..ann3 order, as the official scorer reads them."""
+    return {a: read_mask(path) for a, path in sample.mask_paths.items()}
+
+
+def merge_annotators(masks: Mapping[str, np.ndarray], target: str) -> np.ndarray:
+    """Boolean ``[h, w]`` training target from the annotator masks present (see module doc)."""
+    if target not in TARGET_CHOICES:
+        raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGET_CHOICES)}")
+    arrays = list(masks.values())
+    if not arrays:
+        raise ValueError("no annotator mask to merge")
+    shape = np.shape(arrays[0])
+    if any(np.shape(a) != shape for a in arrays):
+        raise ShapeMismatchError(f"annotator masks differ in shape: {[np.shape(a) for a in arrays]}")
+    if target == "or":
+        return np.logical_or.reduce([foreground(a) for a in arrays])
+    return majority_vote(arrays).reshape(shape).copy()  # the vote returns a reused flat buffer
+
+
+def check_mask_size(sample: SegSample, masks: Mapping[str, np.ndarray], size: tuple[int, int]) -> None:
+    """Each annotator mask must have the image's stored (height, width)."""
+    wrong = {a: np.shape(m) for a, m in masks.items() if tuple(np.shape(m)) != tuple(size)}
+    if wrong:
+        details = ", ".join(f"{a} {shape}" for a, shape in wrong.items())
+        raise MagicError(f"{sample.image_id}: annotator masks ({details}) differ from the image "
+                         f"size {tuple(size)}", file=next(iter(sample.mask_paths.values())),
+                         ids=[sample.image_id], hint="masks must have the photo's height and width")
+
+
+def load_many(samples: Sequence[SegSample], *, workers: int) -> list[dict[str, np.ndarray]]:
+    """Annotator masks of many samples, read on a thread pool (zlib and tifffile release the GIL)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(read_annotator_masks, samples))

@@ -1,0 +1,260 @@
+"""``magic run-baseline seg`` end to end: load, cache, train, pick the threshold, predict, pack.
+
+Writes into ``output``: ``checkpoints/last.pt`` (resume state), ``checkpoints/best_decoder.pt``,
+``model/`` (the best model and its processor, loadable with ``from_pretrained``),
+``metrics.json``, ``submission/masks_preds/``, ``submission.zip`` and ``train.log``.
+Only rank 0 writes; under torchrun the other ranks help train and then stop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baselines.seg.data import load_samples
+from baselines.seg.features import SplitFeatures, build_features
+from baselines.seg.model import (
+    DEFAULT_MODEL, freeze_encoders, load_clipseg, model_source, quiet_transformers,
+)
+from baselines.seg.predict import (
+    DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, select_value,
+    tune_threshold, write_masks,
+)
+from baselines.seg.prompts import DEFAULT_PROMPT
+from baselines.seg.runtime import Runtime, setup, teardown
+from baselines.seg.train import TrainSettings, train_decoder
+from magic_submit.challenge import CVQA_SUBMISSION_FILE, MASKS_PRED_DIR
+from magic_submit.jsonio import dumps_strict, write_atomic
+
+METRICS_FILE = "metrics.json"
+LOG_FILE = "train.log"
+CHECKPOINT_DIR = "checkpoints"
+SUBMISSION_DIR = "submission"
+SUBMISSION_ZIP = "submission.zip"
+
+
+@dataclass(frozen=True)
+class SegOptions:
+    """Every option of the command (see ``magic run-baseline seg --help``)."""
+
+    data: Path
+    output: Path
+    model: str = DEFAULT_MODEL
+    train_split: str = "train"
+    valid_split: str | None = "valid"
+    predict_split: str = "test"
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 9e-4
+    patience: int = 5
+    device: str = "auto"
+    seed: int = 0
+    resume: bool = False
+    tune_threshold: bool = False
+    select_metric: str = DEFAULT_SELECT
+    target: str = "or"
+    prompt: str = DEFAULT_PROMPT
+    workers: int | None = None
+
+
+@dataclass
+class Reporter:
+    """Callbacks the command line uses to show progress (all optional)."""
+
+    message: Callable[[str], None] = lambda text: None
+    epoch: Callable[[dict[str, Any]], None] = lambda record: None
+    start_training: Callable[[int, int], None] = lambda done, total: None
+
+
+@dataclass
+class SegResult:
+    metrics: dict[str, Any]
+    submission_zip: Path | None
+    masks_dir: Path | None
+    pack_report: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Log:
+    """Lines to ``train.log`` (rank 0) and to the reporter."""
+
+    def __init__(self, path: Path | None, reporter: Reporter) -> None:
+        self.path, self.reporter = path, reporter
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, text: str, *, show: bool = True) -> None:
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+        if show:
+            self.reporter.message(text)
+
+
+def _epoch_line(record: dict[str, Any], metric: str) -> str:
+    line = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+    if "valid" in record:
+        v = record["valid"]
+        line += (f", valid dice {v['dice']:.4f} jaccard {v['jaccard']:.4f} "
+                 f"dice_meanofmax {v['dice_meanofmax']:.4f}")
+        if metric not in ("dice", "jaccard", "dice_meanofmax"):
+            line += f" {metric} {record['select_value']:.4f}"
+    return line + (" *best*" if record.get("best") else "") + f" [{record['seconds']:.1f}s]"
+
+
+def pack(split_root: Path, split: str, masks_dir: Path, output_zip: Path) -> Any:
+    """Validate the masks against the split's images and write the zip (the foundation's code)."""
+    from magic_submit.dataset import DatasetLayout
+    from magic_submit.packing import pack_submission
+
+    layout = DatasetLayout(split_root)
+    return pack_submission(layout.require_queries(split), layout.require_images(split),
+                           masks_dir=masks_dir, output=output_zip)
+
+
+def _features(model: Any, processor: Any, samples: list, runtime: Runtime, opts: SegOptions,
+              log: _Log, what: str, **kwargs: Any) -> SplitFeatures:
+    features = build_features(model, processor, samples, runtime, prompt_mode=opts.prompt,
+                              workers=opts.workers, **kwargs)
+    log(f"{what}: {len(samples)} images decoded and encoded once in {features.seconds['total']:.1f}s"
+        f"; {features.prompts_truncated} of {features.n_prompts} prompts cut at 77 tokens")
+    return features
+
+
+def run_seg(opts: SegOptions, reporter: Reporter | None = None) -> SegResult | None:
+    """Run the baseline; rank 0 returns the result, other torchrun ranks return None."""
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    # tiny-random is written before torchrun's process group exists: transformers saves only on
+    # rank 0 inside one, and each rank builds its own copy.
+    with model_source(opts.model) as source:
+        runtime = setup(opts.device, opts.seed)
+        try:
+            return _run(opts, source, runtime, reporter, started)
+        finally:
+            teardown(runtime)
+
+
+def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
+         started: float) -> SegResult | None:
+    output = Path(opts.output)
+    log = _Log(output / LOG_FILE if runtime.is_main else None,
+               reporter if runtime.is_main else Reporter())
+    log(f"magic run-baseline seg: {json.dumps({k: str(v) for k, v in asdict(opts).items()})}",
+        show=False)
+    # Every input is checked before any training starts.
+    train_samples = load_samples(opts.data, opts.train_split, need_masks=True)
+    valid_samples = (load_samples(opts.data, opts.valid_split, need_masks=True)
+                     if opts.valid_split and runtime.is_main else None)
+    predict_samples = load_samples(opts.data, opts.predict_split, need_masks=False)
+    model, processor = load_clipseg(source)
+    freeze_encoders(model)
+    model.to(runtime.device)
+    log(f"model {opts.model} on {runtime.device} ({runtime.precision}), {runtime.world_size} "
+        f"process(es); encoders frozen, decoder trains")
+    train = _features(model, processor, train_samples, runtime, opts, log,
+                      f"train ({opts.train_split})", target=opts.target, shard=True)
+    valid = (_features(model, processor, valid_samples, runtime, opts, log,
+                       f"valid ({opts.valid_split})", keep_masks=True)
+             if valid_samples is not None else None)
+    timings = {"cache_s": time.perf_counter() - started}
+    prompts_cut = {split: [f.prompts_truncated, f.n_prompts] for split, f in
+                   ((opts.train_split, train), (opts.valid_split, valid)) if f is not None}
+    outcome = _train(model, train, valid, opts, runtime, reporter, log)
+    timings["train_s"] = outcome.seconds
+    if not runtime.is_main:
+        return None
+    del train  # the largest cache; prediction needs its memory
+    model.decoder.load_state_dict(outcome.best_state)
+    model.decoder.eval()
+    threshold, table, valid_scores = _choose_threshold(model, valid, opts, runtime, log,
+                                                       outcome.best_epoch)
+    tick = time.perf_counter()
+    predict = (valid if valid is not None and opts.predict_split == opts.valid_split else
+               _features(model, processor, predict_samples, runtime, opts, log,
+                         f"predict ({opts.predict_split})"))
+    prompts_cut[opts.predict_split] = [predict.prompts_truncated, predict.n_prompts]
+    result = _write_submission(model, predict, threshold, opts, runtime, log)
+    timings["predict_s"] = time.perf_counter() - tick
+    with quiet_transformers():
+        model.save_pretrained(output / "model")
+        processor.save_pretrained(output / "model")
+    timings["total_s"] = time.perf_counter() - started
+    metrics = {
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        "device": str(runtime.device), "precision": runtime.precision,
+        "world_size": runtime.world_size, "prompts_cut_at_77_tokens": prompts_cut,
+        "epochs": outcome.history, "best_epoch": outcome.best_epoch,
+        "stopped_early": outcome.stopped_early, "resumed_after_epoch": outcome.resumed_from,
+        "select_metric": opts.select_metric,
+        "select_value": select_value(valid_scores, opts.select_metric) if valid_scores else None,
+        "threshold": threshold,
+        "threshold_scores": {f"{t:.2f}": s for t, s in table.items()} if table else None,
+        "valid": valid_scores, "predict_split": opts.predict_split, "n_predicted": len(predict),
+        "submission": str(result.output), "timings": timings,
+    }
+    write_atomic(output / METRICS_FILE, dumps_strict(metrics))
+    log(f"done in {timings['total_s']:.1f}s; metrics in {output / METRICS_FILE}")
+    return SegResult(metrics, Path(result.output), output / SUBMISSION_DIR / MASKS_PRED_DIR,
+                     result.report, timings)
+
+
+def _train(model: Any, train: SplitFeatures, valid: SplitFeatures | None, opts: SegOptions,
+           runtime: Runtime, reporter: Reporter, log: _Log) -> Any:
+    settings = TrainSettings(epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr,
+                             patience=opts.patience, seed=opts.seed,
+                             select_metric=opts.select_metric, workers=opts.workers)
+    # A resumed run must continue the same experiment: these may not change in between.
+    fingerprint = {"model": opts.model, "target": opts.target, "prompt": opts.prompt,
+                   "train_split": opts.train_split, "valid_split": opts.valid_split,
+                   "world_size": runtime.world_size}
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        log(_epoch_line(record, opts.select_metric))
+        reporter.epoch(record)
+
+    reporter.start_training(0, opts.epochs)
+    outcome = train_decoder(model, train, valid, settings, runtime,
+                            Path(opts.output) / CHECKPOINT_DIR, resume=opts.resume,
+                            fingerprint=fingerprint, on_epoch=on_epoch if runtime.is_main else None)
+    if outcome.resumed_from:
+        log(f"resumed after epoch {outcome.resumed_from}")
+    return outcome
+
+
+def _choose_threshold(model: Any, valid: SplitFeatures | None, opts: SegOptions, runtime: Runtime,
+                      log: _Log, best_epoch: int) -> tuple[float, dict | None, dict | None]:
+    """(threshold, scores per candidate or None, valid scores at the threshold or None)."""
+    if valid is None:
+        return DEFAULT_THRESHOLD, None, None
+    logits = predict_logits(model.decoder, valid, runtime)
+    threshold, table = DEFAULT_THRESHOLD, None
+    if opts.tune_threshold:
+        threshold, table = tune_threshold(valid, logits, opts.select_metric, workers=opts.workers)
+        log(f"threshold {threshold} picked on {opts.valid_split} for {opts.select_metric}")
+    scores = table[threshold] if table else score_thresholds(valid, logits, [threshold],
+                                                             workers=opts.workers)[0]
+    log(f"best epoch {best_epoch}: {opts.valid_split} dice {scores['dice']:.4f}, "
+        f"dice_meanofmax {scores['dice_meanofmax']:.4f} at threshold {threshold}")
+    return threshold, table, scores
+
+
+def _write_submission(model: Any, predict: SplitFeatures, threshold: float, opts: SegOptions,
+                      runtime: Runtime, log: _Log) -> Any:
+    """``submission/masks_preds/`` + an empty CVQA list, then the validated ``submission.zip``."""
+    folder = Path(opts.output) / SUBMISSION_DIR
+    masks_dir = folder / MASKS_PRED_DIR
+    for stale in masks_dir.glob("*.tiff") if masks_dir.is_dir() else ():
+        stale.unlink()  # masks of an earlier run must not mix with these
+    write_masks(predict, predict_logits(model.decoder, predict, runtime), threshold, masks_dir,
+                workers=opts.workers)
+    # Segmentation only: the CVQA part is an empty list, which the platform accepts (scored 0).
+    write_atomic(folder / CVQA_SUBMISSION_FILE, "[]\n")
+    result = pack(Path(opts.data), opts.predict_split, masks_dir,
+                  Path(opts.output) / SUBMISSION_ZIP)
+    log(f"{len(predict)} masks written to {masks_dir}; {result.output} validated and packed")
+    return result

@@ -1,0 +1,192 @@
+"""``magic run-baseline seg`` end to end on sample_data, on the CPU, without network.
+
+The smoke command is the README's: a tiny random CLIPSeg learns the sample's lesions well enough
+that ``magic score`` gives Dice M(Max) >= 0.6 on the valid split.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from magic_submit.cli import app  # noqa: E402
+from magic_submit.masks import image_size, read_mask  # noqa: E402
+from magic_submit.naming import mask_file_name  # noqa: E402
+from magic_submit.validation import validate_submission  # noqa: E402
+
+SMOKE = ["--model", "tiny-random", "--device", "cpu", "--predict-split", "valid", "--epochs", "12",
+         "--batch-size", "8", "--patience", "12"]
+runner = CliRunner()
+
+
+def magic(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "magic_submit", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("seg") / "smoke"
+    done = magic("run-baseline", "seg", "--data", sample_data, "--output", out, *SMOKE)
+    assert done.returncode == 0, done.stderr
+    assert "epoch 12" in done.stderr and "dice_meanofmax" in done.stdout
+    return out
+
+
+def test_smoke_run_learns_and_its_submission_scores(smoke_run: Path, sample_data: Path) -> None:
+    scored = magic("score", smoke_run / "submission.zip", "--reference", sample_data,
+                   "--split", "valid", "--json")
+    assert scored.returncode == 0, scored.stderr
+    scores = json.loads(scored.stdout)
+    assert scores["dice_meanofmax"] >= 0.6  # the loop learns and the masks line up
+    metrics = json.loads((smoke_run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["valid"]["dice_meanofmax"] == pytest.approx(scores["dice_meanofmax"])
+    assert metrics["valid"]["dice"] == pytest.approx(scores["dice"])
+    assert len(metrics["epochs"]) == 12 and metrics["best_epoch"] >= 1
+    first = metrics["epochs"][0]
+    assert {"epoch", "train_loss", "valid", "select_value", "best", "seconds"} <= set(first)
+    for key in ("dice", "jaccard", "dice_meanofmax", "jaccard_meanofmean",
+                "number_segmentation_instances"):
+        assert key in first["valid"]
+    assert metrics["precision"] == "fp32" and metrics["threshold"] == 0.5
+    assert (smoke_run / "train.log").read_text(encoding="utf-8").count("epoch ") >= 12
+    for name in ("checkpoints/last.pt", "checkpoints/best_decoder.pt", "model/config.json"):
+        assert (smoke_run / name).is_file(), name
+
+
+def test_smoke_masks_are_named_and_sized_like_their_images(smoke_run: Path,
+                                                          sample_data: Path) -> None:
+    records = json.loads((sample_data / "valid.json").read_text(encoding="utf-8"))
+    files = [f for r in records for f in r["image_ids"]]
+    masks_dir = smoke_run / "submission" / "masks_preds"
+    assert sorted(p.name for p in masks_dir.iterdir()) == sorted(
+        mask_file_name(Path(f).stem) for f in files)
+    for file_name in files:
+        mask = read_mask(masks_dir / mask_file_name(Path(file_name).stem))
+        assert mask.shape == image_size(sample_data / "images_valid" / file_name)
+        assert mask.dtype.name == "uint8" and mask.max() <= 1 and mask.any()
+    for submission in (smoke_run / "submission.zip", smoke_run / "submission"):
+        report = validate_submission(submission, sample_data / "valid.json",
+                                     images_dir=sample_data / "images_valid")
+        assert report.valid, report.errors
+
+
+def test_resume_of_a_finished_run_trains_nothing_and_gives_the_same_figures(
+        smoke_run: Path, sample_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "resumed"
+    shutil.copytree(smoke_run / "checkpoints", out / "checkpoints")
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(out), *SMOKE, "--resume", "--json", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    before = json.loads((smoke_run / "metrics.json").read_text(encoding="utf-8"))
+    after = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert after["resumed_after_epoch"] == 12 and after["valid"] == before["valid"]
+    assert [e["train_loss"] for e in after["epochs"]] == [e["train_loss"] for e in before["epochs"]]
+    assert json.loads(result.stdout)["best_epoch"] == before["best_epoch"]
+
+
+def test_torchrun_two_processes_same_command_line(smoke_run: Path, sample_data: Path,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "magic_submit", "run-baseline", "seg", "--data", str(sample_data), "--output",
+         str(out), "--model", "tiny-random", "--device", "cpu", "--predict-split", "valid",
+         "--epochs", "2", "--batch-size", "8", "--quiet", "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["world_size"] == 2 and len(metrics["epochs"]) == 2
+    # DistributedSampler deals each global batch of 8 as 4 + 4 and DDP averages the gradients:
+    # the same steps as one process (up to float rounding)
+    single = json.loads((smoke_run / "metrics.json").read_text(encoding="utf-8"))
+    for ddp, one in zip(metrics["epochs"], single["epochs"]):
+        assert ddp["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
+    assert json.loads(done.stdout)["submission"] == str(out / "submission.zip")
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--device", "gpu"], 2, "--device"),
+    (["--target", "and"], 2, "--target"),
+    (["--prompt", "all"], 2, "--prompt"),
+    (["--select-metric", "accuracy"], 2, "--select-metric"),
+    (["--tune-threshold", "--valid-split", "none"], 2, "--valid-split"),
+    (["--epochs", "0"], 2, "--epochs"),
+])
+def test_usage_errors_exit_2(sample_data: Path, tmp_path: Path, args: list, code: int,
+                             message: str) -> None:
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path), *args])
+    assert result.exit_code == code and message in result.output + result.stderr
+
+
+def test_input_errors_exit_1_with_the_culprit(sample_data: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(tmp_path / "nowhere"),
+                                 "--output", str(tmp_path / "out"), "--device", "cpu"])
+    assert result.exit_code == 1 and "no query file for split 'train'" in result.stderr
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path / "out"), "--device", "cpu", "--model",
+                                 str(tmp_path / "no-model")])
+    assert result.exit_code == 1 and "model folder not found" in result.stderr
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path / "out"), "--device", "cpu", "--predict-split",
+                                 "nosuch"])
+    assert result.exit_code == 1 and "nosuch" in result.stderr
+    assert not (tmp_path / "out" / "submission.zip").exists()
+
+
+def test_without_validation_split_predicts_the_test_split(sample_data: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path), "--model", "tiny-random", "--device", "cpu",
+                                 "--valid-split", "none", "--epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["valid"] is None and metrics["best_epoch"] == 1 and metrics["n_predicted"] == 20
+    report = validate_submission(tmp_path / "submission.zip", sample_data / "test.json",
+                                 images_dir=sample_data / "images_test")
+    assert report.valid, report.errors
+    assert "submission:" in result.stdout
+
+
+def test_tuned_threshold_majority_target_and_query_prompt(sample_data: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path), "--model", "tiny-random", "--device", "cpu",
+                                 "--predict-split", "valid", "--epochs", "3", "--batch-size", "8",
+                                 "--tune-threshold", "--select-metric", "dice_meanofmean",
+                                 "--target", "majority", "--prompt", "query", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    table = metrics["threshold_scores"]
+    assert len(table) == 19 and f"{metrics['threshold']:.2f}" in table
+
+    def ranked(scores: dict) -> tuple:  # a NaN (null) figure ranks below every number
+        value = scores["dice_meanofmean"]
+        return (value is not None, scores["dice_meanofmean_empty_is_one"] if value is None else value)
+
+    best = max(ranked(v) for v in table.values())
+    assert ranked(metrics["valid"]) == best and best[1] == metrics["select_value"]
+    assert metrics["options"]["target"] == "majority" and metrics["options"]["prompt"] == "query"
+    scored = magic("score", tmp_path / "submission.zip", "--reference", sample_data, "--split",
+                   "valid", "--json")
+    assert ranked(json.loads(scored.stdout))[1] == pytest.approx(best[1])
+
+
+def test_missing_torch_is_an_install_hint(sample_data: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path)])
+    assert result.exit_code == 1 and "pip install 'magic-mediqa[baselines]'" in result.stderr

@@ -1,0 +1,130 @@
+"""Training the decoder: resume equals an uninterrupted run, determinism, early stopping, DDP."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from seg_support import synthetic_features, tiny_model, torch
+
+from baselines.seg.data import load_samples
+from baselines.seg.features import build_features
+from baselines.seg.model import freeze_encoders, load_clipseg, model_source
+from baselines.seg.runtime import Runtime, setup, teardown
+from baselines.seg.train import BEST_DECODER, LAST_CHECKPOINT, TrainSettings, train_decoder
+from magic_submit.errors import MagicError
+
+CPU = Runtime(torch.device("cpu"), None)
+
+
+def _run(folder: Path, epochs: int, *, resume: bool = False, **settings):
+    model, _ = tiny_model()
+    train = synthetic_features(model, 12, seed=1)
+    valid = synthetic_features(model, 4, seed=2, with_masks=True)
+    options = dict(epochs=epochs, batch_size=4, patience=10, workers=1) | settings
+    outcome = train_decoder(model, train, valid, TrainSettings(**options), CPU, folder,
+                            resume=resume, fingerprint={"model": "tiny-random"})
+    return outcome, model
+
+
+def _without_times(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_continues_an_interrupted_run_exactly(tmp_path: Path) -> None:
+    straight, straight_model = _run(tmp_path / "straight", 3)
+    first, _ = _run(tmp_path / "interrupted", 1)
+    assert first.history[0]["epoch"] == 1 and (tmp_path / "interrupted" / LAST_CHECKPOINT).is_file()
+    resumed, resumed_model = _run(tmp_path / "interrupted", 3, resume=True)
+    assert resumed.resumed_from == 1
+    assert _without_times(resumed.history) == _without_times(straight.history)
+    assert _same_weights(resumed_model.decoder.state_dict(), straight_model.decoder.state_dict())
+    assert _same_weights(resumed.best_state, straight.best_state)
+    assert resumed.best_epoch == straight.best_epoch
+    saved = torch.load(tmp_path / "interrupted" / BEST_DECODER, weights_only=True)
+    assert _same_weights(saved, straight.best_state)
+    # the loop learns: loss falls and the validation figure rises on this learnable task
+    losses = [r["train_loss"] for r in straight.history]
+    assert losses[-1] < losses[0] and straight.history[-1]["valid"]["dice"] > 0.3
+
+
+def test_same_seed_same_result_and_resume_refuses_other_settings(tmp_path: Path) -> None:
+    a, model_a = _run(tmp_path / "a", 2)
+    b, model_b = _run(tmp_path / "b", 2)
+    assert _without_times(a.history) == _without_times(b.history)
+    assert _same_weights(model_a.decoder.state_dict(), model_b.decoder.state_dict())
+    with pytest.raises(MagicError, match="other settings") as caught:
+        _run(tmp_path / "a", 3, resume=True, lr=1e-3)
+    assert "lr" in caught.value.message
+
+
+def test_early_stopping_keeps_the_best_epoch(tmp_path: Path) -> None:
+    outcome, _ = _run(tmp_path, 10, lr=0.0, patience=2)  # nothing improves after epoch 1
+    assert outcome.stopped_early and [r["epoch"] for r in outcome.history] == [1, 2, 3]
+    assert outcome.best_epoch == 1 and [r["best"] for r in outcome.history] == [True, False, False]
+
+
+# --- two processes (torchrun's environment, gloo) --------------------------------------------------
+def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    with model_source("tiny-random") as source:  # as run_seg: before the process group
+        runtime = setup("cpu", seed=0)
+        model, processor = load_clipseg(source)
+    try:
+        freeze_encoders(model)
+        samples = load_samples(data, "train", need_masks=True)[:10]
+        train = build_features(model, processor, samples, runtime, prompt_mode="query",
+                               target="or", shard=True, workers=1)
+        initial = {k: v.clone() for k, v in model.decoder.state_dict().items()}
+        outcome = train_decoder(model, train, None, TrainSettings(epochs=2, batch_size=4),
+                                runtime, Path(out) / "checkpoints")
+        torch.save({"decoder": model.decoder.state_dict(), "initial": initial,
+                    "activations": [a.clone() for a in train.activations],
+                    "targets": train.targets.clone(), "loss": outcome.history[-1]["train_loss"]},
+                   Path(out) / f"rank{rank}.pt")
+    finally:
+        teardown(runtime)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_agree_on_the_weights(sample_data: Path, tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(sample_data), str(tmp_path)), nprocs=2,
+             join=True)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert _same_weights(rank0["decoder"], rank1["decoder"])
+    assert not _same_weights(rank0["decoder"], rank0["initial"])  # it trained
+    assert rank0["loss"] == rank1["loss"]
+    # each rank encoded half of the images; after the exchange both hold the same full cache,
+    # equal to encoding everything in one process
+    model, processor = tiny_model()
+    samples = load_samples(sample_data, "train", need_masks=True)[:10]
+    single = build_features(model, processor, samples, CPU, prompt_mode="query", target="or",
+                            workers=1)
+    for a0, a1, one in zip(rank0["activations"], rank1["activations"], single.activations):
+        assert torch.equal(a0, a1)
+        torch.testing.assert_close(a0, one, rtol=1e-5, atol=1e-5)
+    assert torch.equal(rank0["targets"], single.targets)
+    # each global batch of 4 is dealt 2 + 2 and DDP averages the gradients: one process's steps,
+    # up to float rounding (which Adam's lr * g / |g| can turn into up to 2 lr for g near 0)
+    one = train_decoder(model, single, None, TrainSettings(epochs=2, batch_size=4), CPU,
+                        tmp_path / "one")
+    assert rank0["loss"] == pytest.approx(one.history[-1]["train_loss"], rel=1e-5)
+    for key, value in model.decoder.state_dict().items():
+        torch.testing.assert_close(rank0["decoder"][key], value, rtol=0, atol=2 * 9e-4)
+    assert (tmp_path / "checkpoints" / LAST_CHECKPOINT).is_file()  # written by rank 0 only
