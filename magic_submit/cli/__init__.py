@@ -37,6 +37,12 @@ def _root(
 # Each module registers its command(s) on ``app`` when imported.
 from magic_submit.cli import score as _score  # noqa: E402,F401
 from magic_submit.cli import baseline as _baseline  # noqa: E402,F401
+from magic_submit.cli import leaderboard as _leaderboard  # noqa: E402,F401
+from magic_submit.cli import report as _report  # noqa: E402,F401
+from magic_submit.cli import validate as _validate  # noqa: E402,F401
+from magic_submit.cli import pack as _pack  # noqa: E402,F401
+from magic_submit.cli import baseline_seg as _baseline_seg  # noqa: E402,F401
+from magic_submit.cli import baseline_vqa as _baseline_vqa  # noqa: E402,F401
 
 
 def main() -> None:

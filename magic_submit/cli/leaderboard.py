@@ -1,0 +1,103 @@
+"""``magic leaderboard``: rank several submissions with bootstrap intervals and flip rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.cli import app
+
+
+@app.command("leaderboard")
+def leaderboard_command(
+    submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files.")],
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
+                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
+                                            "with --split.")],
+    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
+                     ] = None,
+    name: Annotated[Optional[list[str]], typer.Option("--name", help="Display name, once per "
+                                                      "submission in order (default: file name).")
+                    ] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help="Bootstrap resamples of the "
+                                           "encounters.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the resamples (same seed, same intervals).")] = 0,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="Metric shown in the table "
+                                                        "(repeat; 'all' for every official metric; "
+                                                        "default: the paper's columns + "
+                                                        "accuracy_all). JSON and CSV hold all.")
+                      ] = None,
+    empty_is_one: Annotated[bool, typer.Option("--empty-is-one", help="Score 'prediction and an "
+                                               "annotator both empty' as 1.0 instead of the "
+                                               "official NaN.")] = False,
+    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
+                      ] = DEFAULT_SUFFIX,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
+                                              "(NaN as null).")] = False,
+    output: Annotated[Optional[Path], typer.Option(help="Write leaderboard.csv here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
+) -> None:
+    """Score every submission once, rank them on each official metric with 95% bootstrap
+    intervals (encounters resampled), and say which neighbour differences are real."""
+    from magic_submit.console import note, progress_counter, progress_enabled, report_error, stdout
+    from magic_submit.errors import MagicError
+    from magic_submit.jsonio import dumps_strict
+    from magic_submit.reporting.leaderboard import (
+        HEADLINE_METRICS, RANKED_METRICS, default_names, evaluate_submission, rank_contenders,
+    )
+    from magic_submit.reporting.leaderboard_output import (
+        leaderboard_json, print_leaderboard, write_leaderboard_csv,
+    )
+    from magic_submit.reporting.reference import open_reference_context
+    from magic_submit.submission import is_platform_reference
+
+    if reference.is_dir() and not is_platform_reference(reference) and split is None:
+        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
+                                 param_hint="--split")
+    names = list(name) if name else default_names(submissions)
+    if len(names) != len(submissions):
+        raise typer.BadParameter(f"{len(names)} --name for {len(submissions)} submissions: give one "
+                                 "per submission, in order", param_hint="--name")
+    if len(set(names)) != len(names):
+        raise typer.BadParameter("two submissions share a name", param_hint="--name")
+    shown = list(metric) if metric else list(HEADLINE_METRICS)
+    if "all" in shown:
+        shown = list(RANKED_METRICS)
+    unknown = [m for m in shown if m not in RANKED_METRICS]
+    if unknown:
+        raise typer.BadParameter(f"unknown metric {', '.join(unknown)}; choose from "
+                                 f"{', '.join(RANKED_METRICS)} or 'all'", param_hint="--metric")
+    try:
+        ref = open_reference_context(reference, split)
+    except MagicError as error:
+        report_error(error)
+        if json_output:
+            stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
+        raise typer.Exit(1) from None
+    contenders = []
+    with progress_counter("scoring submissions", len(submissions),
+                          enabled=progress_enabled(quiet) and not json_output) as advance:
+        for path, label in zip(submissions, names):
+            contenders.append(evaluate_submission(path, label, ref, suffix=suffix))
+            advance()
+    board = rank_contenders(contenders, ref, n_resamples=bootstrap, seed=seed,
+                            empty_is_one=empty_is_one)
+    if output is not None:
+        written = write_leaderboard_csv(board, output)
+        if not quiet:
+            note(f"wrote {written}")
+    if not quiet:
+        for c in contenders:
+            for message in c.notes:
+                note(f"{c.name}: {message}")
+            if not c.valid:
+                note(f"{c.name}: not ranked ({len(c.problems)} problem(s))")
+    if json_output:
+        stdout.print(dumps_strict(leaderboard_json(board)), highlight=False)
+    else:
+        print_leaderboard(board, shown)
+    if not any(c.valid for c in contenders):
+        raise typer.Exit(1)

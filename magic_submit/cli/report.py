@@ -1,0 +1,59 @@
+"""``magic report``: a static HTML report of one submission (plots, worst images, CVQA confusion)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.cli import app
+
+
+@app.command("report")
+def report_command(
+    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
+                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
+                                            "with --split.")],
+    output: Annotated[Path, typer.Option(help="Folder for index.html and its files.")],
+    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
+                     ] = None,
+    images: Annotated[Optional[Path], typer.Option(help="Folder of the split's photos (default: "
+                                                   "images_{split}/ of a dataset root).")] = None,
+    worst: Annotated[int, typer.Option(min=0, help="Images in the gallery of the worst.")] = 24,
+    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
+                      ] = DEFAULT_SUFFIX,
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
+                                                "empty and a missing answer as wrong instead of "
+                                                "stopping.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes.")] = False,
+) -> None:
+    """Write OUTPUT/index.html: the scores, per-image Jaccard/Dice histograms, per-family CVQA
+    accuracies, the worst images with every outline, and a CVQA confusion view per family."""
+    from evaluation.outputs import score_submission
+    from magic_submit.console import note, report_error, stdout
+    from magic_submit.errors import MagicError
+    from magic_submit.reporting.html_report import write_report
+    from magic_submit.reporting.reference import open_reference_context
+    from magic_submit.submission import is_platform_reference, open_submission
+
+    if reference.is_dir() and not is_platform_reference(reference) and split is None:
+        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
+                                 param_hint="--split")
+    if images is not None and not images.is_dir():
+        raise typer.BadParameter(f"{images} is not a folder", param_hint="--images")
+    try:
+        ref = open_reference_context(reference, split, images)
+        with open_submission(submission) as sub:
+            report = score_submission(sub, ref.files, suffix=suffix, allow_missing=allow_missing)
+            report.notes[:0] = sub.notes
+            files = write_report(report, ref, sub, output, worst=worst, suffix=suffix)
+    except MagicError as error:
+        report_error(error)
+        raise typer.Exit(1) from None
+    if not quiet:
+        for message in report.all_notes() + files.notes:
+            note(message)
+    stdout.print(f"wrote {files.page} ({len(files.written)} files in {output})", highlight=False)
