@@ -12,8 +12,8 @@ from rich.markup import escape
 
 from magic_submit.errors import MagicError
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stdout = Console(soft_wrap=True, markup=False)  # paths and ids may hold [brackets]
+stderr = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 def progress_enabled(quiet: bool = False) -> bool:
