@@ -12,7 +12,8 @@ from conftest import REPO
 
 CORE_MODULES = [
     "magic_submit.challenge", "magic_submit.naming", "magic_submit.errors", "magic_submit.masks",
-    "magic_submit.submission", "magic_submit.definitions", "evaluation.segmentation",
+    "magic_submit.submission", "magic_submit.definitions", "magic_submit.text",
+    "evaluation.segmentation",
     "evaluation.cvqa",
 ]
 

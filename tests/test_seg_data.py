@@ -14,7 +14,8 @@ from baselines.seg.data import (
     check_mask_size, load_samples, merge_annotators, read_annotator_masks,
 )
 from baselines.seg.images import Preprocessing, decode_many, decode_resized, resize_target
-from baselines.seg.prompts import build_prompt, clean_text, tokenize_prompts
+from baselines.seg.prompts import build_prompt, tokenize_prompts
+from magic_submit.text import clean_text
 from evaluation.segmentation import ShapeMismatchError
 from magic_submit.errors import MagicError
 

@@ -9,11 +9,12 @@ import pytest
 from builders import random_answers, write_json
 
 from baselines.vqa.data import (
-    clean_text, encounter_text, family_answers, family_options, family_question, load_split,
+    encounter_text, family_answers, family_options, family_question, load_split,
     parse_gold,
 )
 from magic_submit.challenge import DEFINITIONS_FILE, QIDS
 from magic_submit.dataset import DatasetLayout
+from magic_submit.text import clean_text
 from magic_submit.definitions import parse_definitions
 from magic_submit.errors import MagicError
 

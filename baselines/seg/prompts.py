@@ -14,45 +14,23 @@ HTML tags are dropped, entities decoded and whitespace collapsed; CLIP's tokeniz
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from magic_submit.text import query_texts, response_texts
+
 PROMPT_CHOICES: tuple[str, ...] = ("query+responses", "query", "title", "responses")
 DEFAULT_PROMPT = "query+responses"
-# Block tags separate words; inline ones (<b>, <span>, ...) sit inside them.
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|li|ul|ol|tr|td|th|h[1-6]|blockquote|hr)\b[^>]*>",
-                        re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
-
-
-def clean_text(text: object) -> str:
-    """Text without HTML tags or entities, whitespace collapsed; non-strings give ``''``."""
-    if not isinstance(text, str):  # a missing or null field contributes nothing
-        return ""
-    without_tags = _TAG.sub("", _BLOCK_TAG.sub(" ", text))
-    return _SPACE.sub(" ", html.unescape(without_tags)).strip()
-
-
-def _responses(record: Mapping[str, Any], lang: str) -> list[str]:
-    responses = record.get("responses")
-    if not isinstance(responses, list):  # test encounters may have none
-        return []
-    return [clean_text(r.get(f"content_{lang}")) for r in responses if isinstance(r, Mapping)]
 
 
 def build_prompt(record: Mapping[str, Any], mode: str = DEFAULT_PROMPT, lang: str = "en") -> str:
     """The prompt of one encounter record (a ``{split}.json`` entry) for ``mode`` in PROMPT_CHOICES."""
     if mode not in PROMPT_CHOICES:
         raise ValueError(f"unknown prompt mode {mode!r}; choose from {', '.join(PROMPT_CHOICES)}")
-    title = clean_text(record.get(f"query_title_{lang}"))
-    content = clean_text(record.get(f"query_content_{lang}"))
-    parts = {"title": [title], "query": [title, content],
-             "responses": _responses(record, lang),
-             "query+responses": [title, content, *_responses(record, lang)]}[mode]
+    query = query_texts(record, lang)
+    parts = {"title": query[:1], "query": query, "responses": response_texts(record, lang),
+             "query+responses": [*query, *response_texts(record, lang)]}[mode]
     # An encounter without any text gives '' (the tokenizer still adds start and end tokens).
     return " ".join(p for p in parts if p)
 

@@ -9,15 +9,12 @@ Alignment rules, each kept here once:
   ``train_cvqa.json`` answers 300 of them); a gold record without a query is an error;
 * text is the English query title and content (optionally the responses), HTML stripped.
 
->>> clean_text("Itchy<br>red &nbsp;<b>spots</b>  ")
-'Itchy red spots'
 >>> family_question("1 Where is the affected area?")
 'Where is the affected area?'
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,31 +26,17 @@ from magic_submit.dataset import DatasetLayout, Encounter, load_encounters
 from magic_submit.definitions import Definitions, load_definitions
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import read_json
+from magic_submit.text import query_texts, response_texts
 
 Answers = dict[str, int]  # qid -> option index, all 27 qids
 FamilyAnswers = dict[str, tuple[int, ...]]  # parent id -> answers in slot order (1 value if single)
 
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 _SLOT_NUMBER = re.compile(r"^\s*\d+\s+")
-
-
-def clean_text(text: Any) -> str:
-    """Plain text: HTML tags become spaces, entities are decoded, whitespace is collapsed."""
-    if not isinstance(text, str):  # absent or null field: no text
-        return ""
-    without_tags = _TAG.sub(" ", text)
-    return _SPACE.sub(" ", html.unescape(without_tags).replace("\xa0", " ")).strip()
 
 
 def encounter_text(record: Mapping[str, Any], *, with_responses: bool = False) -> str:
     """The English query title and content (and the responses' English content) as one text."""
-    parts = [clean_text(record.get("query_title_en")), clean_text(record.get("query_content_en"))]
-    if with_responses:
-        responses = record.get("responses")
-        for response in responses if isinstance(responses, list) else []:
-            if isinstance(response, Mapping):
-                parts.append(clean_text(response.get("content_en")))
+    parts = query_texts(record) + (response_texts(record) if with_responses else [])
     return " ".join(p for p in parts if p)
 
 
