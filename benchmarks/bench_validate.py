@@ -70,7 +70,7 @@ def answers(rng: np.random.Generator) -> dict[str, int]:
     for parent in PARENTS:
         n_real = int(rng.integers(1, min(3, parent.slots) + 1))
         values = [int(v) for v in rng.integers(0, parent.nm_index, size=n_real)]
-        out.update(zip(parent.qids, values + [parent.nm_index] * (parent.slots - n_real)))
+        out.update(zip(parent.qids, parent.padded(values)))
     return out
 
 

@@ -167,7 +167,6 @@ def csv_text(rows: list[dict]) -> str:
 def write_outputs(report: ScoreReport, output_dir: str | Path) -> list[Path]:
     """Write ``scores.json`` (official content: ``json.dump(indent=4)``, NaN as ``NaN``) and the CSVs."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     written = [output_dir / "scores.json"]
     write_atomic(written[0], json.dumps(report.official(), indent=4))
     if report.segmentation is not None:

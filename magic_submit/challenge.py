@@ -39,6 +39,16 @@ class Parent:
     def multi_slot(self) -> bool:
         return self.slots > 1
 
+    def padded(self, answers: list[int] | tuple[int, ...]) -> list[int]:
+        """Slot values as the gold writes them: the answers first, NM in every free slot.
+
+        >>> PARENT_BY_ID["CQID012"].padded([1])
+        [1, 3, 3, 3, 3, 3]
+        """
+        if len(answers) > self.slots:
+            raise ValueError(f"{self.id} has {self.slots} slots, got {len(answers)} answers")
+        return list(answers) + [self.nm_index] * (self.slots - len(answers))
+
 
 PARENTS: tuple[Parent, ...] = (
     Parent("CQID010", "Site", 1, 4),

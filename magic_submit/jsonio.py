@@ -83,16 +83,28 @@ def _umask() -> int:
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write a file through a temporary sibling and a rename: never a half-written file."""
+    """Write a file through a temporary sibling and a rename: never a half-written file.
+
+    An unwritable place (a file where a folder should be, no permission, a full disk) is a
+    :class:`MagicError` naming the path.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise MagicError(f"cannot write here ({exc.strerror or exc})", file=path,
+                         code="output-unwritable", hint="choose another output folder") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MagicError(f"cannot write here ({exc.strerror or exc})", file=path,
+                         code="output-unwritable", hint="choose another output folder") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

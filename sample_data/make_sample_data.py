@@ -100,8 +100,7 @@ def padded_record(encounter_id: str, answers: dict[str, list[int]]) -> dict[str,
     """One flat CVQA record: every qid in official order, multi-slot families padded with NM."""
     record: dict[str, object] = {ch.ENCOUNTER_KEY: encounter_id}
     for p in ch.PARENTS:
-        values = [v for v in answers[p.id] if v != p.nm_index][: p.slots] or [p.nm_index]
-        values += [p.nm_index] * (p.slots - len(values))
+        values = p.padded([v for v in answers[p.id] if v != p.nm_index][: p.slots] or [p.nm_index])
         record.update({q: int(v) for q, v in zip(p.qids, values)})
     return record
 

@@ -57,8 +57,7 @@ def random_answers(rng: np.random.Generator, *, padded: bool = True) -> dict[str
     for parent in PARENTS:
         if parent.multi_slot and padded:
             n_real = int(rng.integers(1, 4))
-            values = list(rng.integers(0, parent.n_options, size=n_real))
-            values += [parent.nm_index] * (parent.slots - n_real)
+            values = parent.padded(list(rng.integers(0, parent.n_options, size=n_real)))
         else:
             values = list(rng.integers(0, parent.n_options, size=parent.slots))
         answers.update({q: int(v) for q, v in zip(parent.qids, values)})
@@ -76,11 +75,11 @@ def write_json(path: Path, data) -> Path:
 
 
 def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:
-    """Zip the contents of ``folder`` (entries under ``prefix``, '' for the root)."""
+    """Zip the contents of ``folder`` with folder entries, as ``zip -r`` does (under ``prefix``)."""
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                handle.write(path, prefix + path.relative_to(folder).as_posix())
+            name = prefix + path.relative_to(folder).as_posix()
+            handle.write(path, name + "/" if path.is_dir() else name)
     return archive
 
 

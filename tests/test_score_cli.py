@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import subprocess
+import zipfile
 import sys
 from pathlib import Path
 
@@ -226,3 +227,35 @@ def test_subprocess_keeps_data_on_stdout_and_messages_on_stderr(tmp_path: Path, 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["number_cvqa_instances"] == 12
     assert "wrote" in done.stderr and "wrote" not in done.stdout
+
+
+def test_zip_keeps_an_empty_masks_folder(tmp_path: Path, sample_data: Path,
+                                         sample_submission: Path) -> None:
+    folder = tmp_path / "sub"
+    (folder / "masks_preds").mkdir(parents=True)
+    shutil.copy(sample_submission / "data_cvqa_sys.json", folder)
+    archive = zip_folder(folder, tmp_path / "sub.zip")
+    for form in (folder, archive):
+        scores = score_json(form, "--reference", sample_data, "--split", "test")
+        assert scores["parts_scored"] == ["segmentation", "cvqa"] and scores["dice"] == 0.0
+
+
+def test_damaged_deflate_stream_is_a_clear_error(tmp_path: Path, sample_data: Path,
+                                                 sample_submission: Path) -> None:
+    archive = zip_folder(sample_submission, tmp_path / "sub.zip")
+    with zipfile.ZipFile(archive) as handle:
+        info = handle.getinfo("data_cvqa_sys.json")
+    raw = bytearray(archive.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start:start + 8] = b"\xff" * 8  # deflate block type 3: invalid
+    archive.write_bytes(bytes(raw))
+    code, _, err = score(archive, "--reference", sample_data, "--split", "test")
+    assert code == 1 and "data_cvqa_sys.json" in err and "Traceback" not in err
+
+
+def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path, sample_data: Path,
+                                                sample_submission: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    assert score(sample_submission, "--reference", sample_data, "--split", "test",
+                 "--output", blocker)[0] == 2

@@ -51,7 +51,7 @@ def _show_result(result: Any, json_output: bool) -> None:
 def seg_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset root: {split}.json, images_{split}/, "
                                        "dermavqa-segmentations/{split}/ (or one folder per split).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the checkpoints, "
+    output: Annotated[Path, typer.Option("--output", "-o", file_okay=False, help="Folder for the checkpoints, "
                                          "metrics.json, train.log, submission/ and submission.zip.")],
     model: Annotated[str, typer.Option(help="Hub id, local folder (save_pretrained), or "
                                        f"'{TINY_RANDOM}': a small random CLIPSeg built offline, for "

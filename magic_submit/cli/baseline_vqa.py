@@ -66,7 +66,7 @@ def vqa_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset root: {split}.json, "
                                        "{split}_cvqa.json, the definitions file, images_{split}/ "
                                        "(bert-swin only), or one folder per split.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for metrics.json and "
+    output: Annotated[Path, typer.Option("--output", "-o", file_okay=False, help="Folder for metrics.json and "
                                          "submission/data_cvqa_sys.json.")],
     method: Annotated[str, typer.Option(help="prior (most frequent answer / answer set), text "
                                         "(TF-IDF + logistic regression, CPU, seconds) or "

@@ -37,7 +37,7 @@ def leaderboard_command(
                       ] = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
                                               "(NaN as null).")] = False,
-    output: Annotated[Optional[Path], typer.Option(help="Write leaderboard.csv here.")] = None,
+    output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write leaderboard.csv here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
 ) -> None:
     """Score every submission once, rank them on each official metric with 95% bootstrap

@@ -27,7 +27,7 @@ def pack_command(
     split: Annotated[Path, typer.Option("--split", help="The split's query file (test.json): masks "
                                         "are named from its image_ids.")],
     images: Annotated[Path, typer.Option("--images", help="The split's images (their sizes).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The zip to write (atomically).")],
+    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False, help="The zip to write (atomically).")],
     masks: Annotated[Optional[Path], typer.Option("--masks", help="Folder of predicted masks, one per "
                                                   "image, named after the image id.")] = None,
     cvqa: Annotated[Optional[Path], typer.Option("--cvqa", help="CVQA answers: a JSON list of "

@@ -17,7 +17,7 @@ def report_command(
     reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
                                             "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
                                             "with --split.")],
-    output: Annotated[Path, typer.Option(help="Folder for index.html and its files.")],
+    output: Annotated[Path, typer.Option(file_okay=False, help="Folder for index.html and its files.")],
     split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
                      ] = None,
     images: Annotated[Optional[Path], typer.Option(help="Folder of the split's photos (default: "

@@ -59,8 +59,9 @@ def score_command(
                       ] = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
                                               "(NaN as null).")] = False,
-    output: Annotated[Optional[Path], typer.Option(help="Write scores.json, per_image.csv and "
-                                                   "per_encounter.csv here.")] = None,
+    output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write scores.json, "
+                                                   "per_image.csv and per_encounter.csv here.")
+                      ] = None,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
                                                 "empty and a missing answer as wrong instead of "
                                                 "stopping.")] = False,
@@ -85,15 +86,14 @@ def score_command(
                 report = score_submission(sub, ref, suffix=suffix, allow_missing=allow_missing,
                                           workers=workers, on_image=advance)
             report.notes[:0] = sub.notes
+        written = write_outputs(report, output) if output is not None else []
     except MagicError as error:
         report_error(error)
         if json_output:
             stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
         raise typer.Exit(1) from None
-    if output is not None:
-        for path in write_outputs(report, output):
-            if not quiet:
-                note(f"wrote {path}")
+    for path in written if not quiet else []:
+        note(f"wrote {path}")
     if not quiet:
         for message in report.all_notes():
             note(message)
