@@ -150,6 +150,7 @@ def paper_loop(model, processor, train_samples, valid_gold, args, device) -> dic
     import torch
     from torch.utils.data import DataLoader
 
+    from baselines.runtime import train_step
     from baselines.seg.predict import score_thresholds
 
     def loader(samples, labels, shuffle):
@@ -175,12 +176,7 @@ def paper_loop(model, processor, train_samples, valid_gold, args, device) -> dic
             with torch.autocast(device.type, dtype=torch.float16, enabled=fp16):
                 logits = model(**batch).logits
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            scaler.step(optimizer)
-            scaler.update()
+            train_step(loss, optimizer, scaler, params, 1.0)
         _sync(device)
         train_s = time.perf_counter() - tick
         model.decoder.eval()
@@ -261,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from baselines.seg.data import load_samples, read_annotator_masks
     from baselines.seg.model import freeze_encoders, load_clipseg
-    from baselines.seg.runtime import setup, teardown
+    from baselines.runtime import setup, teardown
     from baselines.seg.tiny import save_random_model
 
     root = dataset(args)

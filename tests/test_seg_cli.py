@@ -190,3 +190,28 @@ def test_missing_torch_is_an_install_hint(sample_data: Path, tmp_path: Path,
     result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
                                  str(tmp_path)])
     assert result.exit_code == 1 and "pip install 'magic-mediqa[baselines]'" in result.stderr
+
+
+def test_epoch_bar_follows_the_epoch_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar (console.progress_counter) starts with training and, after --resume, jumps to
+    the first epoch trained."""
+    import contextlib
+
+    import magic_submit.cli.baseline_seg as cli
+    import magic_submit.console as console
+
+    bars: list[list] = []
+
+    @contextlib.contextmanager
+    def fake_counter(description: str, total: int, *, enabled: bool):
+        bars.append([description, total, enabled, 0])
+        yield lambda: bars[-1].__setitem__(3, bars[-1][3] + 1)
+
+    monkeypatch.setattr(console, "progress_counter", fake_counter)
+    monkeypatch.setattr(console, "progress_enabled", lambda quiet=False: not quiet)
+    with cli._epoch_reporter(quiet=False) as reporter:
+        assert bars == []  # no bar while the cache is built
+        reporter.start_training(30)
+        reporter.epoch({"epoch": 11})  # resumed after epoch 10
+        reporter.epoch({"epoch": 12})
+    assert bars == [["epochs", 30, True, 12]]

@@ -189,3 +189,36 @@ def test_docstring_examples(name: str) -> None:
     if name.endswith("tiny"):
         pytest.importorskip("transformers")
     assert doctest.testmod(importlib.import_module(name)).failed == 0
+
+
+def test_annotator_masks_are_found_as_the_official_scorer_finds_them(sample_data: Path,
+                                                                     tmp_path: Path) -> None:
+    shutil.copy(sample_data / "valid.json", tmp_path / "valid.json")
+    shutil.copytree(sample_data / "images_valid", tmp_path / "images_valid")
+    masks = tmp_path / "dermavqa-segmentations" / "valid"
+    shutil.copytree(sample_data / "dermavqa-segmentations" / "valid", masks)
+    image_id = load_samples(tmp_path, "valid", need_masks=True)[0].image_id
+    for path in masks.glob(f"{image_id}_mask_*.tiff"):
+        path.unlink()
+    array = np.zeros((4, 4), np.uint8)
+    from magic_submit.masks import write_mask
+
+    for name in (f"{image_id}_mask_ann2.tiff", f"{image_id}_mask_ann0.tiff",
+                 f".{image_id}_mask_ann1.tiff",     # hidden: the official glob skips it
+                 f"{image_id}_mask_ann3.TIFF",      # not *.tiff for the case-sensitive glob
+                 f"{image_id}_mask_sys.tiff"):      # not an annotator
+        write_mask(masks / name, array)
+    sample = next(s for s in load_samples(tmp_path, "valid", need_masks=True)
+                  if s.image_id == image_id)
+    assert list(sample.mask_paths) == ["ann0", "ann2"]  # ann0..ann3 order, not file order
+    assert sample.mask_paths["ann2"] == masks / f"{image_id}_mask_ann2.tiff"
+
+
+def test_unreadable_and_missing_photos_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(MagicError) as caught:
+        decode_resized(tmp_path / "broken.jpg", PREP)
+    assert caught.value.code == "image-unreadable" and caught.value.file.endswith("broken.jpg")
+    with pytest.raises(MagicError) as caught:
+        decode_resized(tmp_path / "gone.jpg", PREP)
+    assert caught.value.code == "image-missing"

@@ -15,7 +15,8 @@ from baselines.seg.model import (
     decode, encode_images, encode_prompts, freeze_encoders, load_clipseg, model_source,
 )
 from baselines.seg.prompts import tokenize_prompts
-from baselines.seg.tiny import TINY_RANDOM, rd64_refined_config, build_tokenizer
+from baselines.common import TINY_RANDOM
+from baselines.seg.tiny import build_tokenizer, rd64_refined_config
 from magic_submit.errors import MagicError
 
 
@@ -99,3 +100,35 @@ def test_unloadable_models_are_clear_errors(tmp_path: Path, sample_data: Path) -
     assert done.returncode == 1
     assert "cannot load CLIPSeg model 'magic-tests/no-such-model'" in done.stderr
     assert "HF_HUB_OFFLINE is set" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- baselines.hub: the one from_pretrained wrapper (CLIPSeg, BERT, Swin) -------------------------
+def test_load_pretrained_passes_hub_ids_and_resolves_folders(tmp_path: Path) -> None:
+    from baselines.hub import load_pretrained
+
+    seen: list[str] = []
+    assert load_pretrained(lambda s: seen.append(s) or "loaded", "org/model", "thing") == "loaded"
+    (tmp_path / "folder").mkdir()
+    load_pretrained(seen.append, str(tmp_path / "folder"), "thing")
+    assert seen == ["org/model", str(tmp_path / "folder")]
+    for missing in (str(tmp_path / "nowhere"), "./relative-nowhere", "~/magic-no-such-folder"):
+        with pytest.raises(MagicError, match="image model folder not found"):
+            load_pretrained(seen.append, missing, "image model")
+    (tmp_path / "file.bin").write_bytes(b"")
+    with pytest.raises(MagicError, match="folder not found"):  # an existing file is no folder
+        load_pretrained(seen.append, str(tmp_path / "file.bin"), "text model")
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("failure", [OSError("no file"), ValueError("bad config"),
+                                     KeyError("model_type"), RuntimeError("size mismatch")])
+def test_every_loading_failure_is_a_clear_error(failure: Exception) -> None:
+    from baselines.hub import load_pretrained
+
+    def load(source: str) -> None:
+        raise failure
+
+    with pytest.raises(MagicError, match=f"cannot load text model 'org/model' "
+                                         f"\\({type(failure).__name__}") as caught:
+        load_pretrained(load, "org/model", "text model")
+    assert "tiny-random" in caught.value.hint or "HF_HUB_OFFLINE" in caught.value.hint

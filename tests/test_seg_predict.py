@@ -11,7 +11,7 @@ import pytest
 from seg_support import synthetic_features, tiny_model, torch
 
 from baselines.seg.predict import (
-    probabilities_at_size, score_thresholds, select_value, tune_threshold, write_masks,
+    probabilities_at_size, score_thresholds, selection_key, tune_threshold, write_masks,
 )
 from evaluation.scorer import score_segmentation
 from magic_submit.masks import read_mask, write_mask
@@ -75,13 +75,11 @@ def test_tuning_picks_the_best_threshold_for_the_metric() -> None:
 def test_selection_falls_back_when_the_official_figure_is_nan() -> None:
     scores = {"dice_meanofmax": math.nan, "dice_meanofmax_empty_is_one": 0.7, "dice": 0.6,
               "dice_empty_is_one": 0.6}
-    assert select_value(scores, "dice_meanofmax") == 0.7
-    assert select_value(scores, "dice") == 0.6
+    assert selection_key(scores, "dice_meanofmax") == (False, 0.7)
+    assert selection_key(scores, "dice") == (True, 0.6)
 
 
 def test_a_nan_official_figure_ranks_below_any_number() -> None:
-    from baselines.seg.predict import selection_key
-
     nan_but_high = {"dice_meanofmax": math.nan, "dice_meanofmax_empty_is_one": 0.9}
     numeric_low = {"dice_meanofmax": 0.5, "dice_meanofmax_empty_is_one": 0.5}
     assert selection_key(numeric_low, "dice_meanofmax") > selection_key(nan_but_high, "dice_meanofmax")

@@ -13,7 +13,7 @@ from seg_support import synthetic_features, tiny_model, torch
 from baselines.seg.data import load_samples
 from baselines.seg.features import build_features
 from baselines.seg.model import freeze_encoders, load_clipseg, model_source
-from baselines.seg.runtime import Runtime, setup, teardown
+from baselines.runtime import Runtime, setup, teardown
 from baselines.seg.train import BEST_DECODER, LAST_CHECKPOINT, TrainSettings, train_decoder
 from magic_submit.errors import MagicError
 
@@ -128,3 +128,64 @@ def test_two_processes_agree_on_the_weights(sample_data: Path, tmp_path: Path) -
     for key, value in model.decoder.state_dict().items():
         torch.testing.assert_close(rank0["decoder"][key], value, rtol=0, atol=2 * 9e-4)
     assert (tmp_path / "checkpoints" / LAST_CHECKPOINT).is_file()  # written by rank 0 only
+
+
+# --- runtime: the shared step, scaler and session --------------------------------------------------
+def test_scaler_only_for_fp16_and_session_restores_determinism() -> None:
+    from baselines.runtime import session
+
+    assert Runtime(torch.device("cpu"), torch.float16).make_scaler().is_enabled()
+    assert not Runtime(torch.device("cpu"), torch.bfloat16).make_scaler().is_enabled()
+    assert not CPU.make_scaler().is_enabled()
+    before = torch.are_deterministic_algorithms_enabled()
+    with pytest.raises(RuntimeError, match="inside"):
+        with session("cpu", seed=0) as runtime:
+            assert torch.are_deterministic_algorithms_enabled() and runtime.world_size == 1
+            raise RuntimeError("inside")
+    assert torch.are_deterministic_algorithms_enabled() == before
+
+
+def test_train_step_clips_then_steps() -> None:
+    from baselines.runtime import train_step
+
+    weight = torch.nn.Parameter(torch.tensor([1.0, 1.0]))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    loss = (weight * torch.tensor([30.0, 40.0])).sum()  # gradient (30, 40), norm 50
+    train_step(loss, optimizer, CPU.make_scaler(), [weight], 5.0)
+    torch.testing.assert_close(weight.detach(), torch.tensor([1.0 - 3.0, 1.0 - 4.0]))
+    train_step((weight * 0.0).sum() + 1.0, optimizer, CPU.make_scaler(), [weight], 5.0)
+    torch.testing.assert_close(weight.detach(), torch.tensor([-2.0, -3.0]))  # zeroed, not summed
+
+
+def test_run_seg_reuses_the_best_epochs_validation(sample_data: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation logits are computed once per epoch in training, never again afterwards when
+    the valid split is also predicted and its threshold tuned; the figures are the epoch's."""
+    import baselines.seg.run as run
+    import baselines.seg.train as train
+
+    calls = {"train": 0, "run": 0}
+
+    def counting(where: str, real):
+        def wrapper(*args, **kwargs):
+            calls[where] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(train, "predict_logits", counting("train", train.predict_logits))
+    monkeypatch.setattr(run, "predict_logits", counting("run", run.predict_logits))
+    options = run.SegOptions(data=sample_data, output=tmp_path / "a", model="tiny-random",
+                             device="cpu", predict_split="valid", epochs=2, batch_size=8,
+                             workers=1)
+    result = run.run_seg(options)
+    assert calls == {"train": 2, "run": 0}
+    best = result.metrics["epochs"][result.metrics["best_epoch"] - 1]
+    assert result.metrics["valid"] == best["valid"] and result.metrics["threshold"] == 0.5
+    tuned = run.run_seg(run.SegOptions(**{**vars(options), "output": tmp_path / "b",
+                                          "tune_threshold": True}))
+    assert calls == {"train": 4, "run": 0}
+    assert tuned.metrics["valid"] == tuned.metrics["threshold_scores"][
+        f"{tuned.metrics['threshold']:.2f}"]
+    # a finished run resumed: the best epoch's logits are computed once, the figures are the same
+    resumed = run.run_seg(run.SegOptions(**{**vars(options), "resume": True}))
+    assert calls == {"train": 4, "run": 1} and resumed.metrics["valid"] == result.metrics["valid"]

@@ -12,7 +12,7 @@ from vqa_cases import assert_permuted_predictions, copy_dataset
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from baselines.seg.runtime import Runtime  # noqa: E402
+from baselines.runtime import Runtime  # noqa: E402
 from baselines.vqa.bert_swin import (  # noqa: E402
     OptionScorer, decode_family, family_targets, standardize,
 )
@@ -21,7 +21,8 @@ from baselines.vqa.bert_swin_features import (  # noqa: E402
 )
 from baselines.vqa.data import SplitData  # noqa: E402
 from baselines.vqa.run import VqaOptions, run_vqa  # noqa: E402
-from baselines.vqa.tiny import TINY_RANDOM, model_sources  # noqa: E402
+from baselines.common import TINY_RANDOM  # noqa: E402
+from baselines.vqa.tiny import model_sources  # noqa: E402
 from magic_submit.challenge import PARENT_BY_ID  # noqa: E402
 from magic_submit.dataset import Encounter  # noqa: E402
 from magic_submit.jsonio import read_json  # noqa: E402
@@ -120,9 +121,12 @@ def bert_swin_runs(sample_data: Path, tmp_path_factory) -> dict:
     for name, data in [("original", sample_data), ("permuted", permuted)]:
         options = VqaOptions(data=data, output=root / name, method="bert-swin", epochs=2,
                              model_text=TINY_RANDOM, model_image=TINY_RANDOM, device="cpu")
+        determinism = torch.are_deterministic_algorithms_enabled()
         result = run_vqa(options)
         runs[name] = {"metrics": result.metrics, "records": read_json(result.submission_file),
-                      "report": result.validation}
+                      "report": result.validation,
+                      "determinism_restored": torch.are_deterministic_algorithms_enabled()
+                      == determinism}
     return runs
 
 
@@ -136,6 +140,7 @@ def test_bert_swin_tiny_writes_a_valid_submission_with_epoch_metrics(bert_swin_r
     best = metrics["epochs"][metrics["best_epoch"] - 1]["valid"]["accuracy_all"]
     assert metrics["accuracy_all"] == pytest.approx(best)  # the best epoch's weights are kept
     assert metrics["photos_encoded"] == {"train": 64, "valid": 20, "test": 20}
+    assert run["determinism_restored"]  # a library call leaves torch's settings as it found them
 
 
 def test_bert_swin_permuted_definitions_permute_the_predictions(bert_swin_runs):

@@ -104,3 +104,24 @@ def test_cuda_asked_without_a_gpu(sample_data: Path, tmp_path: Path):
                        "--model-text", "tiny-random", "--model-image", "tiny-random",
                        "--device", "cuda")
     assert code == 1 and "no CUDA GPU" in err
+
+
+def test_notes_are_said_once_and_quiet_silences_them(sample_data: Path, tmp_path: Path):
+    code, _, err = vqa("--data", sample_data, "--output", tmp_path, "--method", "prior",
+                       "--valid-split", "nosuch")
+    assert code == 0 and err.count("note: no 'nosuch' split found") == 1
+    code, _, err = vqa("--data", sample_data, "--output", tmp_path, "--method", "prior",
+                       "--valid-split", "nosuch", "--quiet")
+    assert code == 0 and "nosuch" not in err
+
+
+def test_missing_scikit_learn_is_an_install_hint(sample_data: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "sklearn" else real(name, *a))
+    code, _, err = vqa("--data", sample_data, "--output", tmp_path, "--method", "text")
+    assert code == 1 and "--method text needs sklearn" in err
+    assert "pip install 'magic-mediqa[text]'" in err

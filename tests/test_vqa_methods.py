@@ -131,3 +131,48 @@ def test_prior_answer_sets_come_from_training_gold(runs, sample_data: Path):
             key = frozenset(answer_set([record[q] for q in parent.qids], parent))
             counts[key] = counts.get(key, 0) + 1
         assert counts[frozenset(chosen[parent.id])] == max(counts.values())
+
+
+def test_text_model_predict_only_transforms(monkeypatch: pytest.MonkeyPatch):
+    """Everything is fitted in fit(); predict() refits neither the TF-IDF nor a regression."""
+    import sklearn.linear_model
+    import sklearn.pipeline
+
+    import baselines.vqa.text_model as text_model
+
+    texts, gold = _toy_corpus()
+    model = TextModel(TextModelConfig(folds=3, c_grid=(1.0,), seed=0)).fit(texts, gold)
+    first = model.predict(["so itchy since monday", "it does not itch"])
+
+    def refit(*args, **kwargs):
+        raise AssertionError("refitted in predict()")
+
+    monkeypatch.setattr(sklearn.linear_model.LogisticRegression, "fit", refit)
+    monkeypatch.setattr(sklearn.pipeline.FeatureUnion, "fit_transform", refit)
+    monkeypatch.setattr(text_model, "make_featurizer", refit)
+    assert model.predict(["so itchy since monday", "it does not itch"]) == first
+    assert model.predict([]) == []
+    with pytest.raises(RuntimeError, match="fit"):
+        TextModel().predict(["a"])
+
+
+def test_definitions_are_read_once_per_run(sample_data: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch):
+    import baselines.vqa.data as data
+    import magic_submit.definitions as definitions
+
+    reads: list[Path] = []
+    real = definitions.load_definitions
+
+    def counting(path, *args, **kwargs):
+        reads.append(Path(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(definitions, "load_definitions", counting)
+    monkeypatch.setattr(data, "load_definitions", counting)
+    notes: list[str] = []
+    result = run_vqa(VqaOptions(data=sample_data, output=tmp_path, method="prior",
+                                valid_split="nosuch"), note=notes.append)
+    assert len(reads) == 1 and result.validation.valid
+    # plain notes, to the callback and into metrics.json
+    assert notes == ["no 'nosuch' split found: no validation scores"] == result.metrics["notes"]

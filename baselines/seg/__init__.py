@@ -3,6 +3,7 @@
 Modules: :mod:`~baselines.seg.data` (samples, targets), :mod:`~baselines.seg.images` (decoding),
 :mod:`~baselines.seg.prompts`, :mod:`~baselines.seg.model`, :mod:`~baselines.seg.tiny` (offline
 random models), :mod:`~baselines.seg.features` (the cache), :mod:`~baselines.seg.train`,
-:mod:`~baselines.seg.predict`, :mod:`~baselines.seg.runtime` (device, precision, torchrun) and
-:mod:`~baselines.seg.run` (the command end to end). Only the functions that run need torch.
+:mod:`~baselines.seg.predict` and :mod:`~baselines.seg.run` (the command end to end), on the
+shared :mod:`~baselines.runtime` (device, precision, torchrun) and :mod:`~baselines.hub`. Only the
+functions that run need torch.
 """

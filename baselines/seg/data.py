@@ -1,7 +1,8 @@
 """The segmentation samples of a split: image, encounter record, annotator masks, training target.
 
 Image ids come from each encounter's ``image_ids`` (never from positions); the annotator masks of
-an image are the ``{image_id}_mask_annK.tiff`` files present in the split's mask folder.
+an image are the ``{image_id}_mask_annK.tiff`` files of the split's mask folder, found as the
+official scorer finds them (:func:`evaluation.scorer.index_masks`).
 
 Training target (``--target``):
 
@@ -19,23 +20,22 @@ Training target (``--target``):
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evaluation.scorer import index_masks
 from evaluation.segmentation import ShapeMismatchError, foreground, majority_vote
 from magic_submit.challenge import ANNOTATORS
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
 from magic_submit.masks import read_mask
-from magic_submit.naming import mask_file_name
 
 TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
+DEFAULT_TARGET = "or"  # the paper's
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ def load_samples(root: str | Path, split: str, *, need_masks: bool) -> list[SegS
     encounters = layout.encounters(split)
     images_dir = layout.require_images(split)
     masks_dir = layout.require_masks(split) if need_masks else layout.find_masks(split)
-    present = set(os.listdir(masks_dir)) if masks_dir is not None else set()
+    by_labeler = index_masks(masks_dir).by_labeler if masks_dir is not None else {}
+    annotators = [(a, by_labeler[a]) for a in ANNOTATORS if a in by_labeler]  # ann0..ann3 order
     samples, missing = [], []
     for encounter in encounters:
         for file_name, image_id in zip(encounter.image_files, encounter.image_ids):
             path = images_dir / file_name
             if not path.is_file():
                 missing.append(image_id)
-            masks = {a: masks_dir / mask_file_name(image_id, a) for a in ANNOTATORS
-                     if mask_file_name(image_id, a) in present}
+            masks = {a: files[image_id] for a, files in annotators if image_id in files}
             samples.append(SegSample(image_id, path, encounter.encounter_id, encounter.record, masks))
     if missing:
         raise MagicError(f"{len(missing)} image(s) listed in the '{split}' query file are missing",
@@ -108,9 +108,3 @@ def check_mask_size(sample: SegSample, masks: Mapping[str, np.ndarray], size: tu
         raise MagicError(f"{sample.image_id}: annotator masks ({details}) differ from the image "
                          f"size {tuple(size)}", file=next(iter(sample.mask_paths.values())),
                          ids=[sample.image_id], hint="masks must have the photo's height and width")
-
-
-def load_many(samples: Sequence[SegSample], *, workers: int) -> list[dict[str, np.ndarray]]:
-    """Annotator masks of many samples, read on a thread pool (zlib and tifffile release the GIL)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(read_annotator_masks, samples))

@@ -24,7 +24,7 @@ from baselines.seg.data import SegSample, check_mask_size, merge_annotators, rea
 from baselines.seg.images import Preprocessing, decode_resized, default_workers, resize_target
 from baselines.seg.model import encode_images, encode_prompts, text_max_length
 from baselines.seg.prompts import build_prompt, tokenize_prompts
-from baselines.seg.runtime import Runtime, gather_rows
+from baselines.runtime import Runtime, gather_rows
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from magic_submit.errors import MagicError
+from magic_submit.masks import open_image
 
 
 @dataclass(frozen=True)
@@ -59,19 +59,11 @@ class Preprocessing:
 
 def decode_resized(path: str | Path, prep: Preprocessing) -> tuple[np.ndarray, tuple[int, int]]:
     """(``[h, w, 3]`` uint8 image at the model's size, (height, width) of the stored image)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            original = (image.height, image.width)
-            if image.format == "JPEG":  # DCT scaling: decode at 1/2..1/8 while >= the target
-                image.draft("RGB", (prep.width, prep.height))
-            rgb = image.convert("RGB")
-    except FileNotFoundError:
-        raise MagicError("image not found", file=path, code="image-missing") from None
-    except Exception as exc:  # PIL raises many types for corrupt files
-        raise MagicError(f"cannot decode the image ({type(exc).__name__}: {exc})", file=path,
-                         code="image-unreadable") from None
+    with open_image(path) as image:  # a missing or damaged photo: MagicError naming the file
+        original = (image.height, image.width)
+        if image.format == "JPEG":  # DCT scaling: decode at 1/2..1/8 while >= the target
+            image.draft("RGB", (prep.width, prep.height))
+        rgb = image.convert("RGB")
     resized = rgb.resize((prep.width, prep.height), resample=prep.resample)
     return np.asarray(resized, dtype=np.uint8), original
 

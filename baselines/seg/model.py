@@ -9,75 +9,33 @@ equals ``model(pixel_values=x, input_ids=t).logits`` (tested).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any
 
-from magic_submit.errors import MagicError
+from baselines.hub import load_pretrained, pretrained_source
 
 DEFAULT_MODEL = "CIDAS/clipseg-rd64-refined"
 
 
-@contextlib.contextmanager
-def model_source(model: str) -> Iterator[str]:
+def model_source(model: str) -> AbstractContextManager[str]:
     """The ``from_pretrained`` argument for ``--model``: a hub id, a folder, or a built tiny model.
 
     ``tiny-random`` is written to a temporary folder (deterministic weights, offline tokenizer)
     and loaded back like any checkpoint; the folder lives as long as the context.
     """
-    from baselines.seg.tiny import TINY_RANDOM, save_random_model
+    from baselines.seg.tiny import save_random_model
 
-    if model != TINY_RANDOM:
-        yield model
-        return
-    with tempfile.TemporaryDirectory(prefix="clipseg-tiny-random-") as folder:
-        save_random_model(folder, size="tiny", seed=0)
-        yield folder
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """No transformers progress bars or warnings while loading and saving."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        hf_logging.enable_progress_bar()
+    return pretrained_source(model, lambda folder: save_random_model(folder, size="tiny", seed=0),
+                             prefix="clipseg-tiny-random-")
 
 
 def load_clipseg(source: str) -> tuple[Any, Any]:
-    """(``CLIPSegForImageSegmentation``, ``CLIPSegProcessor``) from a hub id or a local folder.
-
-    ``HF_HUB_OFFLINE=1`` is honoured by ``from_pretrained`` (cache only); failures become a
-    :class:`MagicError` that says how to get the weights.
-    """
+    """(``CLIPSegForImageSegmentation``, ``CLIPSegProcessor``) from a hub id or a local folder;
+    failures are a :class:`MagicError` (:func:`baselines.hub.load_pretrained`)."""
     from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
 
-    local = Path(source).expanduser()
-    looks_local = source.startswith((".", "/", "~")) or local.exists()
-    if looks_local and not local.is_dir():  # a hub id is "org/name"; anything else is a folder
-        raise MagicError("model folder not found", file=source,
-                         hint="pass a hub id, a folder written by save_pretrained, or tiny-random")
-    source = str(local) if looks_local else source
-    try:
-        with quiet_transformers():
-            model = CLIPSegForImageSegmentation.from_pretrained(source)
-            processor = CLIPSegProcessor.from_pretrained(source)
-    except Exception as exc:  # noqa: BLE001 - hub, network and file errors come in many types
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-        hint = ("HF_HUB_OFFLINE is set: download the model once with network, or pass a local folder"
-                if offline else "check the id or folder; without network set HF_HUB_OFFLINE=1 and "
-                "use a cached model or a local folder; --model tiny-random needs no download")
-        raise MagicError(f"cannot load CLIPSeg model '{source}' ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})", hint=hint) from None
+    model = load_pretrained(CLIPSegForImageSegmentation.from_pretrained, source, "CLIPSeg model")
+    processor = load_pretrained(CLIPSegProcessor.from_pretrained, source, "CLIPSeg processor")
     return model, processor
 
 

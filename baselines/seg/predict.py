@@ -20,7 +20,7 @@ import numpy as np
 from baselines.seg.features import SplitFeatures
 from baselines.seg.images import default_workers
 from baselines.seg.model import decode
-from baselines.seg.runtime import Runtime
+from baselines.runtime import Runtime
 from evaluation.segmentation import (
     EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, SegmentationAggregate, Workspace, score_image,
 )
@@ -81,11 +81,6 @@ def selection_key(scores: dict[str, float], metric: str) -> tuple[bool, float]:
     if math.isnan(value):
         return False, scores[metric + EMPTY_IS_ONE_SUFFIX]
     return True, value
-
-
-def select_value(scores: dict[str, float], metric: str) -> float:
-    """The figure of :func:`selection_key` (the "both empty = 1" one where the official is NaN)."""
-    return selection_key(scores, metric)[1]
 
 
 def score_thresholds(features: SplitFeatures, logits: Any, thresholds: Sequence[float], *,

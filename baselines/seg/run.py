@@ -8,6 +8,7 @@ Only rank 0 writes; under torchrun the other ranks help train and then stop.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -15,25 +16,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.seg.data import load_samples
+from baselines.common import METRICS_FILE, SUBMISSION_DIR
+from baselines.hub import quiet_transformers
+from baselines.runtime import Runtime, session
+from baselines.seg.data import DEFAULT_TARGET, load_samples
 from baselines.seg.features import SplitFeatures, build_features
-from baselines.seg.model import (
-    DEFAULT_MODEL, freeze_encoders, load_clipseg, model_source, quiet_transformers,
-)
+from baselines.seg.model import DEFAULT_MODEL, freeze_encoders, load_clipseg, model_source
 from baselines.seg.predict import (
-    DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, select_value,
+    DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, selection_key,
     tune_threshold, write_masks,
 )
 from baselines.seg.prompts import DEFAULT_PROMPT
-from baselines.seg.runtime import Runtime, setup, teardown
-from baselines.seg.train import TrainSettings, train_decoder
+from baselines.seg.train import TrainOutcome, TrainSettings, train_decoder
 from magic_submit.challenge import CVQA_SUBMISSION_FILE, MASKS_PRED_DIR
 from magic_submit.jsonio import dumps_strict, write_atomic
 
-METRICS_FILE = "metrics.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoints"
-SUBMISSION_DIR = "submission"
 SUBMISSION_ZIP = "submission.zip"
 
 
@@ -56,18 +55,18 @@ class SegOptions:
     resume: bool = False
     tune_threshold: bool = False
     select_metric: str = DEFAULT_SELECT
-    target: str = "or"
+    target: str = DEFAULT_TARGET
     prompt: str = DEFAULT_PROMPT
     workers: int | None = None
 
 
 @dataclass
 class Reporter:
-    """Callbacks the command line uses to show progress (all optional)."""
+    """Callbacks the command line uses to show progress (all optional; rank 0 only)."""
 
     message: Callable[[str], None] = lambda text: None
     epoch: Callable[[dict[str, Any]], None] = lambda record: None
-    start_training: Callable[[int, int], None] = lambda done, total: None
+    start_training: Callable[[int], None] = lambda epochs: None
 
 
 @dataclass
@@ -131,19 +130,15 @@ def run_seg(opts: SegOptions, reporter: Reporter | None = None) -> SegResult | N
     started = time.perf_counter()
     # tiny-random is written before torchrun's process group exists: transformers saves only on
     # rank 0 inside one, and each rank builds its own copy.
-    with model_source(opts.model) as source:
-        runtime = setup(opts.device, opts.seed)
-        try:
-            return _run(opts, source, runtime, reporter, started)
-        finally:
-            teardown(runtime)
+    with model_source(opts.model) as source, session(opts.device, opts.seed) as runtime:
+        return _run(opts, source, runtime, reporter, started)
 
 
 def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
          started: float) -> SegResult | None:
     output = Path(opts.output)
-    log = _Log(output / LOG_FILE if runtime.is_main else None,
-               reporter if runtime.is_main else Reporter())
+    reporter = reporter if runtime.is_main else Reporter()  # other torchrun ranks stay silent
+    log = _Log(output / LOG_FILE if runtime.is_main else None, reporter)
     log(f"magic run-baseline seg: {json.dumps({k: str(v) for k, v in asdict(opts).items()})}",
         show=False)
     # Every input is checked before any training starts.
@@ -171,14 +166,20 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
     del train  # the largest cache; prediction needs its memory
     model.decoder.load_state_dict(outcome.best_state)
     model.decoder.eval()
-    threshold, table, valid_scores = _choose_threshold(model, valid, opts, runtime, log,
-                                                       outcome.best_epoch)
+    # The best decoder's valid logits: kept from training, else (best epoch before a --resume)
+    # computed once, and only if the threshold tuning or the prediction needs them.
+    valid_logits = functools.cache(lambda: outcome.best_logits if outcome.best_logits is not None
+                                   else predict_logits(model.decoder, valid, runtime))
+    threshold, table, valid_scores = _choose_threshold(valid, valid_logits, outcome, opts, log)
     tick = time.perf_counter()
-    predict = (valid if valid is not None and opts.predict_split == opts.valid_split else
-               _features(model, processor, predict_samples, runtime, opts, log,
-                         f"predict ({opts.predict_split})"))
+    if valid is not None and opts.predict_split == opts.valid_split:
+        predict, logits = valid, valid_logits()
+    else:
+        predict = _features(model, processor, predict_samples, runtime, opts, log,
+                            f"predict ({opts.predict_split})")
+        logits = predict_logits(model.decoder, predict, runtime)
     prompts_cut[opts.predict_split] = [predict.prompts_truncated, predict.n_prompts]
-    result = _write_submission(model, predict, threshold, opts, runtime, log)
+    result = _write_submission(predict, logits, threshold, opts, log)
     timings["predict_s"] = time.perf_counter() - tick
     with quiet_transformers():
         model.save_pretrained(output / "model")
@@ -191,7 +192,8 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
         "epochs": outcome.history, "best_epoch": outcome.best_epoch,
         "stopped_early": outcome.stopped_early, "resumed_after_epoch": outcome.resumed_from,
         "select_metric": opts.select_metric,
-        "select_value": select_value(valid_scores, opts.select_metric) if valid_scores else None,
+        "select_value": (selection_key(valid_scores, opts.select_metric)[1] if valid_scores
+                         else None),
         "threshold": threshold,
         "threshold_scores": {f"{t:.2f}": s for t, s in table.items()} if table else None,
         "valid": valid_scores, "predict_split": opts.predict_split, "n_predicted": len(predict),
@@ -217,7 +219,7 @@ def _train(model: Any, train: SplitFeatures, valid: SplitFeatures | None, opts: 
         log(_epoch_line(record, opts.select_metric))
         reporter.epoch(record)
 
-    reporter.start_training(0, opts.epochs)
+    reporter.start_training(opts.epochs)
     outcome = train_decoder(model, train, valid, settings, runtime,
                             Path(opts.output) / CHECKPOINT_DIR, resume=opts.resume,
                             fingerprint=fingerprint, on_epoch=on_epoch if runtime.is_main else None)
@@ -226,32 +228,37 @@ def _train(model: Any, train: SplitFeatures, valid: SplitFeatures | None, opts: 
     return outcome
 
 
-def _choose_threshold(model: Any, valid: SplitFeatures | None, opts: SegOptions, runtime: Runtime,
-                      log: _Log, best_epoch: int) -> tuple[float, dict | None, dict | None]:
+def _choose_threshold(valid: SplitFeatures | None, valid_logits: Callable[[], Any],
+                      outcome: TrainOutcome, opts: SegOptions,
+                      log: _Log) -> tuple[float, dict | None, dict | None]:
     """(threshold, scores per candidate or None, valid scores at the threshold or None)."""
     if valid is None:
         return DEFAULT_THRESHOLD, None, None
-    logits = predict_logits(model.decoder, valid, runtime)
     threshold, table = DEFAULT_THRESHOLD, None
     if opts.tune_threshold:
-        threshold, table = tune_threshold(valid, logits, opts.select_metric, workers=opts.workers)
+        threshold, table = tune_threshold(valid, valid_logits(), opts.select_metric,
+                                          workers=opts.workers)
         log(f"threshold {threshold} picked on {opts.valid_split} for {opts.select_metric}")
-    scores = table[threshold] if table else score_thresholds(valid, logits, [threshold],
-                                                             workers=opts.workers)[0]
-    log(f"best epoch {best_epoch}: {opts.valid_split} dice {scores['dice']:.4f}, "
+        scores = table[threshold]
+    else:  # training scored every epoch at this threshold: the best epoch's figures are these
+        best = [r["valid"] for r in outcome.history
+                if r["epoch"] == outcome.best_epoch and "valid" in r]
+        # no such record only if no epoch ever improved (best_epoch 0): score the decoder kept
+        scores = best[0] if best else score_thresholds(valid, valid_logits(), [threshold],
+                                                       workers=opts.workers)[0]
+    log(f"best epoch {outcome.best_epoch}: {opts.valid_split} dice {scores['dice']:.4f}, "
         f"dice_meanofmax {scores['dice_meanofmax']:.4f} at threshold {threshold}")
     return threshold, table, scores
 
 
-def _write_submission(model: Any, predict: SplitFeatures, threshold: float, opts: SegOptions,
-                      runtime: Runtime, log: _Log) -> Any:
+def _write_submission(predict: SplitFeatures, logits: Any, threshold: float, opts: SegOptions,
+                      log: _Log) -> Any:
     """``submission/masks_preds/`` + an empty CVQA list, then the validated ``submission.zip``."""
     folder = Path(opts.output) / SUBMISSION_DIR
     masks_dir = folder / MASKS_PRED_DIR
     for stale in masks_dir.glob("*.tiff") if masks_dir.is_dir() else ():
         stale.unlink()  # masks of an earlier run must not mix with these
-    write_masks(predict, predict_logits(model.decoder, predict, runtime), threshold, masks_dir,
-                workers=opts.workers)
+    write_masks(predict, logits, threshold, masks_dir, workers=opts.workers)
     # Segmentation only: the CVQA part is an empty list, which the platform accepts (scored 0).
     write_atomic(folder / CVQA_SUBMISSION_FILE, "[]\n")
     result = pack(Path(opts.data), opts.predict_split, masks_dir,

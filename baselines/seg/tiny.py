@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-TINY_RANDOM = "tiny-random"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 INPUT_SIZE = 352
@@ -149,7 +148,7 @@ def save_random_model(folder: str | Path, *, size: str = "tiny", seed: int = 0) 
     import torch
     from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
 
-    from baselines.seg.model import quiet_transformers
+    from baselines.hub import quiet_transformers
 
     tokenizer = build_tokenizer()
     config = {"tiny": tiny_config, "rd64-refined": rd64_refined_config}[size](tokenizer)

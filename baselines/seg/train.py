@@ -24,7 +24,7 @@ from baselines.seg.model import decode
 from baselines.seg.predict import (
     DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, selection_key,
 )
-from baselines.seg.runtime import Runtime, broadcast_flag, sum_across_ranks
+from baselines.runtime import Runtime, broadcast_flag, sum_across_ranks, train_step
 from magic_submit.errors import MagicError
 
 LAST_CHECKPOINT = "last.pt"
@@ -52,6 +52,9 @@ class TrainOutcome:
     stopped_early: bool
     seconds: float = 0.0
     resumed_from: int = 0
+    # The best epoch's validation logits, which the best decoder would give again: kept, not
+    # recomputed. None without validation, or when the best epoch ran before a --resume.
+    best_logits: Any = None
 
 
 @dataclass
@@ -109,8 +112,8 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
     decoder = model.decoder
     params = [p for p in decoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr)
-    scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.amp_dtype == torch.float16)
-    state, best_state = _State(), _cpu_state(decoder)
+    scaler = runtime.make_scaler()
+    state, best_state, best_logits = _State(), _cpu_state(decoder), None
     last = checkpoint_dir / LAST_CHECKPOINT
     if resume and last.is_file():
         state, best_state = _load_resume(last, fingerprint, decoder, optimizer, scaler)
@@ -146,18 +149,13 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
             with runtime.autocast():
                 logits = decode(trained, activations, conditional)
             loss = loss_fn(logits.float(), target)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params, settings.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
+            train_step(loss, optimizer, scaler, params, settings.clip_norm)
             loss_sum += loss.detach().double() * len(rows)
             seen += len(rows)
         totals = sum_across_ranks(runtime, torch.stack([loss_sum, loss_sum.new_tensor(seen)]))
         state.epoch += 1
         record: dict[str, Any] = {"epoch": state.epoch, "train_loss": float(totals[0] / totals[1])}
-        improved, key = valid is None, None  # without a validation split the last epoch is kept
+        improved, key, logits = valid is None, None, None  # no validation split: the last epoch
         if runtime.is_main and valid is not None:
             logits = predict_logits(decoder, valid, runtime)
             scores = score_thresholds(valid, logits, [settings.threshold], workers=settings.workers)[0]
@@ -167,7 +165,7 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
         if improved:
             state.best_key = key or state.best_key
             state.best_epoch, state.bad_epochs = state.epoch, 0
-            best_state = _cpu_state(decoder)
+            best_state, best_logits = _cpu_state(decoder), logits
         else:
             state.bad_epochs += 1
         state.stopped_early = broadcast_flag(
@@ -185,4 +183,4 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
         if on_epoch is not None:
             on_epoch(record)
     return TrainOutcome(state.history, state.best_epoch, best_state, state.stopped_early,
-                        time.perf_counter() - started, resumed_from)
+                        time.perf_counter() - started, resumed_from, best_logits)

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from baselines.seg.runtime import Runtime
+from baselines.runtime import Runtime, session, train_step
 from baselines.vqa.bert_swin_features import (SplitFeatures, build_features, encode_options,
                                                load_encoders)
 from baselines.vqa.data import FamilyAnswers, FamilyOptions, SplitData, family_answers
@@ -183,12 +183,6 @@ class TrainOutcome:
     stopped_early: bool = False
 
 
-def _make_scaler(runtime: Runtime) -> Any:
-    """A gradient scaler for fp16 autocast only (bf16 and fp32 need none)."""
-    enabled = runtime.amp_dtype == torch.float16
-    return torch.amp.GradScaler(runtime.device.type, enabled=enabled)
-
-
 def train_scorer(options: Mapping[str, torch.Tensor], train: SplitFeatures,
                  gold: Sequence[FamilyAnswers], valid: SplitFeatures | None,
                  valid_gold: Sequence[dict] | None, settings: TrainSettings, runtime: Runtime,
@@ -202,7 +196,7 @@ def train_scorer(options: Mapping[str, torch.Tensor], train: SplitFeatures,
                          dropout=settings.dropout).to(runtime.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, betas=settings.betas,
                                   weight_decay=settings.weight_decay)
-    scaler = _make_scaler(runtime)
+    scaler = runtime.make_scaler()
     targets = {p.id: family_targets(gold, p).to(runtime.device) for p in PARENTS}
     generator = torch.Generator().manual_seed(settings.seed)
     outcome = TrainOutcome(model)
@@ -218,12 +212,7 @@ def train_scorer(options: Mapping[str, torch.Tensor], train: SplitFeatures,
                 losses = [family_loss(model.score(options[p.id], train, rows),
                                       targets[p.id][rows], p) for p in PARENTS]
                 loss = torch.stack(losses).mean()
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
-            scaler.step(optimizer)
-            scaler.update()
+            train_step(loss, optimizer, scaler, model.parameters(), settings.clip)
             total, batches = total + float(loss.detach()), batches + 1
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(batches, 1)}
         if valid is not None and valid_gold is not None:
@@ -264,44 +253,45 @@ def fit_predict(train: SplitData, valid: SplitData | None, predict: SplitData,
                 model_image: str, device: str, query_context: bool, with_responses: bool,
                 settings: TrainSettings, log: Callable[[str], None],
                 on_epoch: Callable[[dict[str, Any]], None] | None = None) -> BertSwinResult:
-    """Load (or build) the encoders, encode every split once, train the scorer, predict."""
-    from baselines.seg.runtime import pick_amp_dtype, pick_device, seed_everything
+    """Load (or build) the encoders, encode every split once, train the scorer, predict.
 
-    chosen = pick_device(device)
-    runtime = Runtime(chosen, pick_amp_dtype(chosen))
-    seed_everything(settings.seed)
-    with model_sources(model_text, model_image, seed=settings.seed) as (text_source, image_source):
-        encoders = load_encoders(text_source, image_source, runtime.device)
-    log(f"encoders {model_text} + {model_image} on {runtime.device} ({runtime.precision}), frozen")
+    Runs in a :func:`baselines.runtime.session` (one process, seeded, deterministic kernels),
+    which gives torch its previous determinism setting back at the end.
+    """
+    with session(device, settings.seed, distributed=False) as runtime:
+        with model_sources(model_text, model_image, seed=settings.seed) as (text, image):
+            encoders = load_encoders(text, image, runtime.device)
+        log(f"encoders {model_text} + {model_image} on {runtime.device} ({runtime.precision}), "
+            "frozen")
 
-    options = encode_options(encoders, families, runtime)
+        options = encode_options(encoders, families, runtime)
 
-    def features(split: SplitData) -> SplitFeatures:
-        started = time.perf_counter()
-        feats = build_features(encoders, split, layout.require_images(split.split), runtime,
-                               query_context=query_context, with_responses=with_responses)
-        log(f"{split.split}: {len(feats)} encounters, {sum(feats.images_per_encounter)} photos "
-            f"encoded in {time.perf_counter() - started:.1f}s")
-        return feats
+        def features(split: SplitData) -> SplitFeatures:
+            started = time.perf_counter()
+            feats = build_features(encoders, split, layout.require_images(split.split), runtime,
+                                   query_context=query_context, with_responses=with_responses)
+            log(f"{split.split}: {len(feats)} encounters, {sum(feats.images_per_encounter)} photos "
+                f"encoded in {time.perf_counter() - started:.1f}s")
+            return feats
 
-    train_features = features(train)
-    valid_features = features(valid) if valid is not None and valid.gold is not None else None
-    same = valid_features is not None and predict.encounter_ids == valid.encounter_ids
-    predict_features = valid_features if same else features(predict)
-    others = [] if valid_features is None else [valid_features]
-    if not same:
-        others.append(predict_features)
-    standardize_features(options, train_features, others)
-    gold = [family_answers(train.gold[e]) for e in train.encounter_ids]
-    pad = {p.id: nm_pads((g[p.id] for g in gold), p) for p in PARENTS}
-    outcome = train_scorer(options, train_features, gold, valid_features,
-                           valid.gold_records() if valid_features is not None else None,
-                           settings, runtime, pad, on_epoch)
-    valid_sets = (predict_sets(outcome.model, options, valid_features, runtime, pad)
-                  if valid_features is not None else None)
-    images = {s.split: sum(f.images_per_encounter) for s, f in
-              ((train, train_features), (valid, valid_features), (predict, predict_features))
-              if f is not None}
-    return BertSwinResult(valid_sets, predict_sets(outcome.model, options, predict_features,
-                                                   runtime, pad),
-                          outcome, str(runtime.device), runtime.precision, images)
+        train_features = features(train)
+        valid_features = features(valid) if valid is not None and valid.gold is not None else None
+        same = valid_features is not None and predict.encounter_ids == valid.encounter_ids
+        predict_features = valid_features if same else features(predict)
+        others = [] if valid_features is None else [valid_features]
+        if not same:
+            others.append(predict_features)
+        standardize_features(options, train_features, others)
+        gold = [family_answers(train.gold[e]) for e in train.encounter_ids]
+        pad = {p.id: nm_pads((g[p.id] for g in gold), p) for p in PARENTS}
+        outcome = train_scorer(options, train_features, gold, valid_features,
+                               valid.gold_records() if valid_features is not None else None,
+                               settings, runtime, pad, on_epoch)
+        valid_sets = (predict_sets(outcome.model, options, valid_features, runtime, pad)
+                      if valid_features is not None else None)
+        images = {s.split: sum(f.images_per_encounter) for s, f in
+                  ((train, train_features), (valid, valid_features), (predict, predict_features))
+                  if f is not None}
+        return BertSwinResult(valid_sets, predict_sets(outcome.model, options, predict_features,
+                                                       runtime, pad),
+                              outcome, str(runtime.device), runtime.precision, images)

@@ -14,20 +14,18 @@ Both encoders stay frozen, so their outputs are computed once and the scorer tra
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from baselines.hub import load_pretrained
+from baselines.runtime import Runtime
 from baselines.seg.images import Preprocessing, decode_many
-from baselines.seg.model import quiet_transformers
-from baselines.seg.runtime import Runtime
 from baselines.vqa.data import FamilyOptions, SplitData
 from magic_submit.challenge import PARENTS
-from magic_submit.errors import MagicError
 
 MAX_TOKENS = 128
 TEXT_BATCH = 64
@@ -52,36 +50,14 @@ class Encoders:
         return int(width or config.embed_dim * 2 ** (len(config.depths) - 1))
 
 
-def _load(loader: Callable[[], Any], source: str, what: str) -> Any:
-    """``from_pretrained`` with a :class:`MagicError` that says how to get the weights."""
-    local = Path(source).expanduser()
-    if source.startswith((".", "/", "~")) and not local.is_dir():
-        raise MagicError(f"{what} folder not found", file=source,
-                         hint="pass a hub id, a folder written by save_pretrained, or tiny-random")
-    try:
-        with quiet_transformers():
-            return loader()
-    except (OSError, ValueError) as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-        hint = ("HF_HUB_OFFLINE is set: download the model once with network, or pass a local "
-                "folder" if offline else "check the id or folder; without network set "
-                "HF_HUB_OFFLINE=1 and use a cached model or a local folder; tiny-random needs none")
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise MagicError(f"cannot load {what} '{source}' ({type(exc).__name__}: {first})",
-                         hint=hint) from None
-
-
 def load_encoders(text_source: str, image_source: str, device: Any) -> Encoders:
     """Tokenizer + BERT and image processor + Swin, frozen, in eval mode, on ``device``."""
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
-    tokenizer = _load(lambda: AutoTokenizer.from_pretrained(text_source), text_source,
-                      "text tokenizer")
-    text_model = _load(lambda: AutoModel.from_pretrained(text_source), text_source, "text model")
-    processor = _load(lambda: AutoImageProcessor.from_pretrained(image_source), image_source,
-                      "image processor")
-    image_model = _load(lambda: AutoModel.from_pretrained(image_source), image_source,
-                        "image model")
+    tokenizer = load_pretrained(AutoTokenizer.from_pretrained, text_source, "text tokenizer")
+    text_model = load_pretrained(AutoModel.from_pretrained, text_source, "text model")
+    processor = load_pretrained(AutoImageProcessor.from_pretrained, image_source, "image processor")
+    image_model = load_pretrained(AutoModel.from_pretrained, image_source, "image model")
     for model in (text_model, image_model):
         model.requires_grad_(False)
         model.eval()

@@ -58,7 +58,7 @@ def write_slots(answer_set: Sequence[int], parent: ch.Parent) -> list[int]:
     """
     real = list(real_answers(answer_set, parent))[: parent.slots]
     if not real or parent.nm_index in answer_set:
-        return real + [parent.nm_index] * (parent.slots - len(real))
+        return parent.padded(real)  # the gold's rule: NM in every free slot
     return real + [real[-1]] * (parent.slots - len(real))
 
 

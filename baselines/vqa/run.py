@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.vqa.data import SplitData, family_answers, load_family_options, load_split
+from baselines.common import METRICS_FILE, SUBMISSION_DIR
+from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
+                                load_split)
 from baselines.vqa.decoding import to_record
 from evaluation.cvqa import score_cvqa
 from magic_submit.challenge import CVQA_SUBMISSION_FILE
@@ -26,8 +28,6 @@ from magic_submit.jsonio import dumps_strict, write_atomic
 METHODS: tuple[str, ...] = ("prior", "text", "bert-swin")
 DEFAULT_TEXT_MODEL = "emilyalsentzer/Bio_ClinicalBERT"
 DEFAULT_IMAGE_MODEL = "microsoft/swin-base-patch4-window7-224"
-METRICS_FILE = "metrics.json"
-SUBMISSION_DIR = "submission"
 AnswerSets = list[dict[str, tuple[int, ...]]]
 
 
@@ -93,11 +93,11 @@ def _fit_text(train: SplitData, valid: SplitData | None, predict: SplitData,
 
 
 def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData,
-                   layout: DatasetLayout, opts: VqaOptions, log: Callable[[str], None],
+                   layout: DatasetLayout, families: dict[str, FamilyOptions], opts: VqaOptions,
+                   log: Callable[[str], None],
                    on_epoch: Callable[[dict[str, Any]], None] | None) -> Fitted:
     from baselines.vqa.bert_swin import TrainSettings, fit_predict
 
-    families = load_family_options(layout, required=True)
     settings = TrainSettings(epochs=opts.epochs, batch_size=opts.batch_size,
                              patience=opts.patience, seed=opts.seed)
     result = fit_predict(train, valid, predict, layout, families, model_text=opts.model_text,
@@ -124,16 +124,18 @@ def _load_valid(layout: DatasetLayout, opts: VqaOptions, notes: list[str]) -> Sp
     return valid
 
 
-def write_and_validate(records: list[dict], predict: SplitData, layout: DatasetLayout,
-                       output: Path) -> tuple[Path, Any]:
-    """Write ``submission/data_cvqa_sys.json`` and check it as a participant's upload would be."""
+def write_and_validate(records: list[dict], predict: SplitData, output: Path) -> tuple[Path, Any]:
+    """Write ``submission/data_cvqa_sys.json`` and check it as a participant's upload would be.
+
+    The dataset's definitions file, when there is one, was checked by :func:`run_vqa` (it holds
+    the package's option counts), so the validator checks against the package's table.
+    """
     from magic_submit.validation import validate_submission
 
     folder = output / SUBMISSION_DIR
     path = folder / CVQA_SUBMISSION_FILE
     write_atomic(path, dumps_strict(records))
-    report = validate_submission(folder, list(predict.encounters),
-                                 definitions=layout.find_definitions())
+    report = validate_submission(folder, list(predict.encounters))
     if not report.valid:
         raise MagicError(f"the written submission is invalid: {len(report.errors)} error(s)",
                          file=path, code="baseline-invalid-output",
@@ -143,8 +145,12 @@ def write_and_validate(records: list[dict], predict: SplitData, layout: DatasetL
 
 
 def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
+            note: Callable[[str], None] = lambda text: None,
             on_epoch: Callable[[dict[str, Any]], None] | None = None) -> VqaResult:
-    """Fit ``opts.method`` on the training gold, score on validation, write the submission."""
+    """Fit ``opts.method`` on the training gold, score on validation, write the submission.
+
+    ``log`` gets progress lines, ``note`` each caveat (also kept in ``metrics["notes"]``).
+    """
     if opts.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     started = time.perf_counter()
@@ -156,12 +162,13 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
                          file=train.gold_file)
     valid = _load_valid(layout, opts, notes)
     predict = load_split(layout, opts.predict_split, gold="ignore")
-    load_family_options(layout, required=False)  # a definitions file present must be sound
+    # Read once: bert-swin needs the option texts; for the others a file present must be sound.
+    families = load_family_options(layout, required=opts.method == "bert-swin")
     if valid is not None and set(valid.encounter_ids) & set(train.encounter_ids):
         notes.append(f"'{opts.valid_split}' shares encounters with '{opts.train_split}': its "
                      "scores are optimistic")
     for message in notes:
-        log(f"note: {message}")
+        note(message)
     log(f"{opts.method}: {len(train.encounters)} '{opts.train_split}' encounters with gold"
         f" ({train.gold_file})")
     if opts.method == "prior":
@@ -169,14 +176,14 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
     elif opts.method == "text":
         fitted = _fit_text(train, valid, predict, opts)
     else:
-        fitted = _fit_bert_swin(train, valid, predict, layout, opts, log, on_epoch)
+        fitted = _fit_bert_swin(train, valid, predict, layout, families, opts, log, on_epoch)
     metrics: dict[str, Any] = {"method": opts.method, "validation_split": None}
     if valid is not None and fitted.valid_sets is not None:
         records = [to_record(e, s) for e, s in zip(valid.encounter_ids, fitted.valid_sets)]
         metrics["validation_split"] = valid.split
         metrics.update(score_cvqa(valid.gold_records(), records).scores)
     records = [to_record(e, s) for e, s in zip(predict.encounter_ids, fitted.predict_sets)]
-    path, report = write_and_validate(records, predict, layout, Path(opts.output))
+    path, report = write_and_validate(records, predict, Path(opts.output))
     metrics.update(fitted.details)
     metrics.update({
         "predict_split": predict.split, "n_predicted": len(records), "submission": str(path),

@@ -88,15 +88,15 @@ def make_featurizer(n_docs: int):
     ])
 
 
-def featurize(train_texts: Sequence[str], *others: Sequence[str]):
-    """Fit the featurizer on ``train_texts``; return the transformed train and other texts."""
+def fit_featurizer(train_texts: Sequence[str]):
+    """The featurizer fitted on ``train_texts``, and the transformed training texts."""
     featurizer = make_featurizer(len(train_texts))
     try:
         x_train = featurizer.fit_transform(list(train_texts))
     except ValueError:  # sklearn: "empty vocabulary"
         raise MagicError("the training queries hold no English text to learn from",
                          hint="check query_title_en / query_content_en, or use --method prior")
-    return (x_train, *(featurizer.transform(list(t)) for t in others))
+    return featurizer, x_train
 
 
 def option_probability(x, y: np.ndarray, config: LinearConfig, seed: int) -> Predictor:
@@ -112,6 +112,18 @@ def option_probability(x, y: np.ndarray, config: LinearConfig, seed: int) -> Pre
     return lambda features: model.predict_proba(features)[:, 1]
 
 
+def option_predictors(x_train, targets: np.ndarray, config: LinearConfig,
+                      seed: int) -> list[Predictor]:
+    """One fitted :func:`option_probability` per option (column of ``targets``)."""
+    return [option_probability(x_train, targets[:, j], config, seed)
+            for j in range(targets.shape[1])]
+
+
+def option_scores(predictors: Sequence[Predictor], x) -> np.ndarray:
+    """One-vs-rest option probabilities of the rows of ``x`` (encounters x options)."""
+    return np.stack([predict(x) for predict in predictors], axis=1)
+
+
 def family_targets(gold: Sequence[FamilyAnswers], parent: Parent) -> np.ndarray:
     """A 0/1 matrix (encounters x options): single slot, every option (NM too, a real answer
     there); multi-slot, the real options only (NM comes from the padding convention)."""
@@ -122,14 +134,6 @@ def family_targets(gold: Sequence[FamilyAnswers], parent: Parent) -> np.ndarray:
         for option in real_answers(values, parent) if parent.multi_slot else values:
             targets[row, option] = 1
     return targets
-
-
-def option_scores(x_train, targets: np.ndarray, x_test, config: LinearConfig,
-                  seed: int) -> np.ndarray:
-    """One-vs-rest option probabilities for x_test (encounters x options)."""
-    columns = [option_probability(x_train, targets[:, j], config, seed)(x_test)
-               for j in range(targets.shape[1])]
-    return np.stack(columns, axis=1)
 
 
 def decode_family(scores: np.ndarray, parent: Parent, policy: SetPolicy | None,
@@ -152,40 +156,45 @@ class TextModel:
     def __init__(self, config: TextModelConfig = TextModelConfig()) -> None:
         self.config = config
         self.choices: dict[str, FamilyChoice] = {}
-        self._predict: Callable[[Sequence[str]], list[dict[str, tuple[int, ...]]]] | None = None
+        self._featurizer = None
+        self._predictors: dict[str, list[Predictor]] = {}  # families where a model won
+        self._priors: dict[str, tuple[int, ...]] = {}
+        self._pad: dict[str, bool] = {}
 
     def fit(self, texts: Sequence[str], gold: Sequence[FamilyAnswers]) -> "TextModel":
+        """Choose per family by cross-validation, then fit the featurizer and the chosen
+        models once on all the training texts."""
         if len(texts) != len(gold) or not texts:
             raise ValueError("texts and gold must be non-empty and of equal length")
-        pad = {p.id: nm_pads((g[p.id] for g in gold), p) for p in PARENTS}
-        self.choices = self._cross_validate(texts, gold, pad)
-        priors = {p.id: most_frequent_set((g[p.id] for g in gold), p) for p in PARENTS}
-        train_texts, train_targets = list(texts), {p.id: family_targets(gold, p) for p in PARENTS}
-
-        def predict(new_texts: Sequence[str]) -> list[dict[str, tuple[int, ...]]]:
-            x_train, x_new = featurize(train_texts, new_texts)
-            out: list[dict[str, tuple[int, ...]]] = [{} for _ in new_texts]
-            for parent in PARENTS:
-                choice = self.choices[parent.id]
-                if choice.linear is None:
-                    for row in out:
-                        row[parent.id] = priors[parent.id]
-                    continue
-                scores = option_scores(x_train, train_targets[parent.id], x_new, choice.linear,
-                                       self.config.seed)
-                for row, score in zip(out, scores):
-                    row[parent.id] = decode_family(score, parent, choice.policy,
-                                                   priors[parent.id], pad[parent.id])
-            return out
-
-        self._predict = predict
+        self._pad = {p.id: nm_pads((g[p.id] for g in gold), p) for p in PARENTS}
+        self.choices = self._cross_validate(texts, gold, self._pad)
+        self._priors = {p.id: most_frequent_set((g[p.id] for g in gold), p) for p in PARENTS}
+        self._featurizer, x_train = fit_featurizer(texts)
+        self._predictors = {
+            p.id: option_predictors(x_train, family_targets(gold, p), self.choices[p.id].linear,
+                                    self.config.seed)
+            for p in PARENTS if self.choices[p.id].linear is not None}
         return self
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, tuple[int, ...]]]:
-        """Answer sets per family for each text (the final models are refitted on all training)."""
-        if self._predict is None:
+        """Answer sets per family for each text (the fitted models only transform and score)."""
+        if self._featurizer is None:
             raise RuntimeError("call fit() first")
-        return self._predict(texts) if len(texts) else []
+        if not len(texts):
+            return []
+        x_new = self._featurizer.transform(list(texts))
+        out: list[dict[str, tuple[int, ...]]] = [{} for _ in texts]
+        for parent in PARENTS:
+            prior = self._priors[parent.id]
+            if parent.id not in self._predictors:  # the prior won out of fold
+                for row in out:
+                    row[parent.id] = prior
+                continue
+            scores = option_scores(self._predictors[parent.id], x_new)
+            for row, score in zip(out, scores):
+                row[parent.id] = decode_family(score, parent, self.choices[parent.id].policy,
+                                               prior, self._pad[parent.id])
+        return out
 
     def _cross_validate(self, texts: Sequence[str], gold: Sequence[FamilyAnswers],
                         pad: dict[str, bool]) -> dict[str, FamilyChoice]:
@@ -201,14 +210,16 @@ class TextModel:
         oof = {p.id: [np.zeros(targets[p.id].shape) for _ in configs] for p in PARENTS}
         oof_prior: dict[str, list[tuple[int, ...]]] = {p.id: [()] * n for p in PARENTS}
         for train_idx, test_idx in folds:
-            x_train, x_test = featurize([texts[i] for i in train_idx], [texts[i] for i in test_idx])
+            featurizer, x_train = fit_featurizer([texts[i] for i in train_idx])
+            x_test = featurizer.transform([texts[i] for i in test_idx])
             for parent in PARENTS:
                 prior = most_frequent_set((gold[i][parent.id] for i in train_idx), parent)
                 for i in test_idx:
                     oof_prior[parent.id][i] = prior
                 for k, config in enumerate(configs):
-                    oof[parent.id][k][test_idx] = option_scores(
-                        x_train, targets[parent.id][train_idx], x_test, config, self.config.seed)
+                    predictors = option_predictors(x_train, targets[parent.id][train_idx], config,
+                                                   self.config.seed)
+                    oof[parent.id][k][test_idx] = option_scores(predictors, x_test)
         choices: dict[str, FamilyChoice] = {}
         for parent in PARENTS:
             gold_sets = [answer_set(g[parent.id], parent) for g in gold]

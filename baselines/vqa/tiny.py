@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import string
-import tempfile
+import tempfile  # noqa: F401 - the module example builds its folder with it
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TINY_RANDOM = "tiny-random"
+from baselines.hub import pretrained_source
+
 TINY_IMAGE_SIZE = 32
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -97,14 +98,8 @@ def save_tiny_swin(folder: str | Path, *, image_size: int = TINY_IMAGE_SIZE, see
 def model_sources(model_text: str, model_image: str, *, seed: int = 0) -> Iterator[tuple[str, str]]:
     """``from_pretrained`` arguments for the two models: hub ids and folders pass through,
     ``tiny-random`` is built into a temporary folder that lives as long as the context."""
-    from baselines.seg.model import quiet_transformers
-
-    if TINY_RANDOM not in (model_text, model_image):
-        yield model_text, model_image
-        return
-    with tempfile.TemporaryDirectory(prefix="vqa-tiny-random-") as folder, quiet_transformers():
-        text = (str(save_tiny_bert(Path(folder) / "text", seed=seed))
-                if model_text == TINY_RANDOM else model_text)
-        image = (str(save_tiny_swin(Path(folder) / "image", seed=seed))
-                 if model_image == TINY_RANDOM else model_image)
+    with pretrained_source(model_text, lambda folder: save_tiny_bert(folder, seed=seed),
+                           prefix="vqa-tiny-text-") as text, \
+            pretrained_source(model_image, lambda folder: save_tiny_swin(folder, seed=seed),
+                              prefix="vqa-tiny-image-") as image:
         yield text, image

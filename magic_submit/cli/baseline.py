@@ -1,6 +1,10 @@
-"""``magic run-baseline``: the group under which each baseline registers its command."""
+"""``magic run-baseline``: the group under which each baseline registers its command, and the
+checks every baseline command makes before it starts."""
 
 from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
 
 import typer
 
@@ -11,3 +15,26 @@ baseline_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(baseline_app, name="run-baseline")
+
+
+def check_choice(value: str, choices: Sequence[str], param: str) -> str:
+    """``value`` if it is one of ``choices``, else a usage error (exit 2) naming ``param``."""
+    if value not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=param)
+    return value
+
+
+def require_modules(modules: Sequence[str], extra: str, what: str, *,
+                    json_output: bool = False) -> None:
+    """Exit 1 with the install command when a module ``what`` needs is not installed.
+
+    Checked with ``find_spec`` (nothing is imported), before any work starts.
+    """
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        from magic_submit.console import exit_with_error
+        from magic_submit.errors import MagicError
+
+        exit_with_error(MagicError(f"{what} needs {' and '.join(missing)}", code="missing-extra",
+                                   hint=f"pip install 'magic-mediqa[{extra}]'"),
+                        json_output=json_output)

@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from baselines.seg.data import TARGET_CHOICES as _TARGETS  # these modules import no torch
+from baselines.common import TINY_RANDOM  # these modules import no torch
+from baselines.runtime import DEVICE_CHOICES as _DEVICES
+from baselines.seg.data import DEFAULT_TARGET
+from baselines.seg.data import TARGET_CHOICES as _TARGETS
+from baselines.seg.model import DEFAULT_MODEL
+from baselines.seg.predict import DEFAULT_SELECT
 from baselines.seg.predict import SELECT_CHOICES as _METRICS
+from baselines.seg.prompts import DEFAULT_PROMPT
 from baselines.seg.prompts import PROMPT_CHOICES as _PROMPTS
-from baselines.seg.runtime import DEVICE_CHOICES as _DEVICES
-from baselines.seg.tiny import TINY_RANDOM
-from magic_submit.cli.baseline import baseline_app
-
-
-def _choice(value: str, choices: tuple[str, ...], param: str) -> str:
-    if value not in choices:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=param)
-    return value
+from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
 
 
 def _show_result(result: Any, json_output: bool) -> None:
     from rich.table import Table
 
-    from magic_submit.console import stdout
-    from magic_submit.jsonio import dumps_strict
+    from magic_submit.console import print_json, stdout
 
     metrics = result.metrics
     if json_output:
-        summary = {k: metrics[k] for k in ("best_epoch", "threshold", "select_metric",
-                                           "select_value", "valid", "submission", "timings")}
-        stdout.print(dumps_strict(summary), highlight=False)
+        print_json({k: metrics[k] for k in ("best_epoch", "threshold", "select_metric",
+                                            "select_value", "valid", "submission", "timings")})
         return
     if metrics["valid"] is not None:
         from evaluation.segmentation import OFFICIAL_SEG_KEYS
@@ -57,7 +55,7 @@ def seg_command(
                                        f"'{TINY_RANDOM}': a small random CLIPSeg built offline, for "
                                        "smoke runs and CI (no download; learns colour, not "
                                        "medicine). HF_HUB_OFFLINE=1 is honoured.")
-                     ] = "CIDAS/clipseg-rd64-refined",
+                     ] = DEFAULT_MODEL,
     train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
     valid_split: Annotated[str, typer.Option(help="Split for early stopping and --tune-threshold; "
                                              "'none' to train without one.")] = "valid",
@@ -77,11 +75,11 @@ def seg_command(
                                                  "0.5.")] = False,
     select_metric: Annotated[str, typer.Option(help="Official figure for early stopping and "
                                                "--tune-threshold: " + ", ".join(_METRICS) + ".")
-                             ] = "dice",
+                             ] = DEFAULT_SELECT,
     target: Annotated[str, typer.Option(help="Training target: 'or' (any annotator, the paper) "
-                                        "or 'majority' (at least half).")] = "or",
+                                        "or 'majority' (at least half).")] = DEFAULT_TARGET,
     prompt: Annotated[str, typer.Option(help="Prompt text: " + ", ".join(_PROMPTS) + " (cut at 77 "
-                                        "CLIP tokens).")] = "query+responses",
+                                        "CLIP tokens).")] = DEFAULT_PROMPT,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Threads decoding images and "
                                                    "scoring masks (default: all cores).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")] = False,
@@ -90,22 +88,16 @@ def seg_command(
 ) -> None:
     """Train CLIPSeg's decoder (frozen CLIP encoders, run once per image) and write a validated
     submission.zip for --predict-split. Works under torchrun for several GPUs."""
-    _choice(device, _DEVICES, "--device")
-    _choice(select_metric, _METRICS, "--select-metric")
-    _choice(target, _TARGETS, "--target")
-    _choice(prompt, _PROMPTS, "--prompt")
+    check_choice(device, _DEVICES, "--device")
+    check_choice(select_metric, _METRICS, "--select-metric")
+    check_choice(target, _TARGETS, "--target")
+    check_choice(prompt, _PROMPTS, "--prompt")
     if tune_threshold and valid_split == "none":
         raise typer.BadParameter("--tune-threshold needs a --valid-split", param_hint="--valid-split")
-    import importlib.util
-
+    require_modules(("torch", "transformers"), "baselines", "the segmentation baseline",
+                    json_output=json_output)
     from baselines.seg.run import SegOptions, run_seg
-    from magic_submit.console import report_error, stderr
-
-    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
-    if missing:
-        stderr.print(f"error: the segmentation baseline needs {' and '.join(missing)}; install "
-                     "them with: pip install 'magic-mediqa[baselines]'", markup=False, highlight=False)
-        raise typer.Exit(1)
+    from magic_submit.console import exit_with_error
     from magic_submit.errors import MagicError
 
     options = SegOptions(data=data, output=output, model=model, train_split=train_split,
@@ -115,52 +107,37 @@ def seg_command(
                          tune_threshold=tune_threshold, select_metric=select_metric, target=target,
                          prompt=prompt, workers=workers)
     try:
-        with _EpochProgress(quiet) as reporter:
+        with _epoch_reporter(quiet) as reporter:
             result = run_seg(options, reporter)
     except MagicError as error:
-        report_error(error)
-        raise typer.Exit(1) from None
+        exit_with_error(error, json_output=json_output)
     if result is not None:  # rank 0 of torchrun, or a single process
         _show_result(result, json_output)
 
 
-class _EpochProgress:
-    """Per-epoch lines on stderr and, on a terminal, a Rich bar over the epochs (rank 0 only)."""
+@contextlib.contextmanager
+def _epoch_reporter(quiet: bool) -> Iterator[Any]:
+    """Lines on stderr and, on a terminal, a bar over the epochs from training's start to the
+    end of the run (run_seg reports on rank 0 only)."""
+    from baselines.seg.run import Reporter
+    from magic_submit.console import progress_counter, progress_enabled, stderr
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-        self.task: Any = None
+    shown, advance = 0, (lambda: None)  # epochs on the bar, and the bar's step
 
-    def __enter__(self) -> Any:
-        import os
+    def message(text: str) -> None:
+        if not quiet:
+            stderr.print(text, markup=False, highlight=False)
 
-        from baselines.seg.run import Reporter
-        from magic_submit.console import progress_enabled, stderr
+    def epoch(record: dict) -> None:
+        nonlocal shown
+        while shown < record["epoch"]:  # after --resume the first record is epoch k + 1
+            shown += 1
+            advance()
 
-        rank0 = os.environ.get("RANK", "0") == "0"
-        show = not self.quiet and rank0
+    with contextlib.ExitStack() as stack:
+        def start(epochs: int) -> None:
+            nonlocal advance
+            advance = stack.enter_context(progress_counter("epochs", epochs,
+                                                           enabled=progress_enabled(quiet)))
 
-        def message(text: str) -> None:
-            if show:
-                stderr.print(text, markup=False, highlight=False)
-
-        def start(done: int, total: int) -> None:
-            if show and progress_enabled(self.quiet) and self.bar is None:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-                self.bar = Progress("[progress.description]{task.description}", BarColumn(),
-                                    MofNCompleteColumn(), TimeElapsedColumn(), console=stderr,
-                                    transient=True)
-                self.bar.start()
-                self.task = self.bar.add_task("epochs", total=total, completed=done)
-
-        def epoch(record: dict) -> None:
-            if self.bar is not None:
-                self.bar.update(self.task, completed=record["epoch"])
-
-        return Reporter(message=message, epoch=epoch, start_training=start)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+        yield Reporter(message=message, epoch=epoch, start_training=start)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from baselines.vqa.run import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, METHODS  # no torch/sklearn
-from magic_submit.cli.baseline import baseline_app
+from baselines.runtime import DEVICE_CHOICES  # these modules import no torch or sklearn
+from baselines.vqa.run import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, METHODS
+from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
 
-DEVICES = ("auto", "cpu", "cuda")
 # What each method imports beyond the core, and the extra that installs it.
 NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
     "prior": ((), ""),
@@ -20,25 +19,15 @@ NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def _check_choice(value: str, choices: tuple[str, ...], param: str) -> None:
-    if value not in choices:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=param)
-
-
-def _missing_modules(method: str) -> list[str]:
-    return [m for m in NEEDS[method][0] if importlib.util.find_spec(m) is None]
-
-
 def _show(metrics: dict[str, Any], json_output: bool) -> None:
     """The validation figures and what the method chose (stdout), or the metrics as JSON."""
     from rich.table import Table
 
     from magic_submit.challenge import PARENT_BY_ID
-    from magic_submit.console import stdout
-    from magic_submit.jsonio import dumps_strict
+    from magic_submit.console import print_json, stdout
 
     if json_output:
-        stdout.print(dumps_strict(metrics), highlight=False)
+        print_json(metrics)
         return
     if metrics.get("validation_split"):
         title = f"{metrics['method']} on '{metrics['validation_split']}' (official CVQA scoring)"
@@ -98,25 +87,15 @@ def vqa_command(
 ) -> None:
     """Fit a closed-question baseline on --train-split, score it on --valid-split and write a
     validated OUTPUT/submission/data_cvqa_sys.json for --predict-split."""
-    _check_choice(method, METHODS, "--method")
-    _check_choice(device, DEVICES, "--device")
-    from magic_submit.console import note, report_error, stderr, stdout
-    from magic_submit.errors import MagicError
-    from magic_submit.jsonio import dumps_strict
-
-    missing = _missing_modules(method)
-    if missing:
-        stderr.print(f"error: --method {method} needs {', '.join(missing)}: pip install "
-                     f"'magic-mediqa[{NEEDS[method][1]}]'", highlight=False)
-        raise typer.Exit(1)
+    check_choice(method, METHODS, "--method")
+    check_choice(device, DEVICE_CHOICES, "--device")
+    require_modules(*NEEDS[method], f"--method {method}", json_output=json_output)
     from baselines.vqa.run import VqaOptions, run_vqa
+    from magic_submit.console import exit_with_error, note, stderr
+    from magic_submit.errors import MagicError
 
     def message(text: str) -> None:
-        if quiet:
-            return
-        if text.startswith("note: "):
-            note(text.removeprefix("note: "))
-        else:
+        if not quiet:
             stderr.print(text, markup=False, highlight=False)
 
     def on_epoch(record: dict[str, Any]) -> None:
@@ -132,12 +111,10 @@ def vqa_command(
                          model_image=model_image, with_responses=with_responses,
                          query_context=query_context)
     try:
-        result = run_vqa(options, log=message, on_epoch=on_epoch)
+        result = run_vqa(options, log=message, note=(lambda text: None) if quiet else note,
+                         on_epoch=on_epoch)
     except MagicError as error:
-        report_error(error)
-        if json_output:
-            stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
-        raise typer.Exit(1) from None
+        exit_with_error(error, json_output=json_output)
     if not quiet:
         for problem in result.validation.warnings:
             note(f"{problem.code}: {problem.message}")

@@ -1,14 +1,18 @@
-"""Where and how the baseline runs: device, mixed precision, seeds, and torchrun's processes.
+"""Where and how a baseline runs: device, mixed precision, seeds, one optimiser step, torchrun.
 
 ``torchrun --nproc_per_node N magic run-baseline seg ...`` starts N processes with ``RANK``,
 ``LOCAL_RANK`` and ``WORLD_SIZE`` set; :func:`setup` joins them (NCCL on GPUs, gloo on the CPU).
-Without those variables the run is a single process and no process group is made.
+Without those variables the run is a single process and no process group is made. Both the
+segmentation and the CVQA baselines run inside :func:`session` (seeds and deterministic kernels
+on, torch's previous determinism setting given back at the end).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +57,25 @@ class Runtime:
 
         return self.amp_dtype or torch.float32
 
+    def make_scaler(self) -> Any:
+        """A gradient scaler, enabled for fp16 autocast only (bf16 and fp32 need none)."""
+        import torch
+
+        return torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+
+
+def train_step(loss: Any, optimizer: Any, scaler: Any, params: Iterable[Any],
+               clip_norm: float) -> None:
+    """One optimiser step: gradients of the (scaled) loss, unscaled, clipped to ``clip_norm``."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    scaler.step(optimizer)  # skipped by the scaler when fp16 gradients overflowed
+    scaler.update()
+
 
 def pick_device(choice: str, local_rank: int = 0) -> Any:
     """``auto``: the GPU when there is one, else the CPU."""
@@ -91,16 +114,19 @@ def seed_everything(seed: int) -> None:
     torch.backends.cudnn.benchmark = False
 
 
-def setup(device_choice: str = "auto", seed: int = 0) -> Runtime:
-    """Seed, pick the device and, under torchrun, join the process group."""
+def setup(device_choice: str = "auto", seed: int = 0, *, distributed: bool = True) -> Runtime:
+    """Seed, pick the device and, under torchrun, join the process group.
+
+    ``distributed=False``: one process whatever the environment says (a baseline without DDP).
+    """
     import torch
     import torch.distributed as dist
 
     previous = (torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled())
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    world_size = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
+    rank = int(os.environ.get("RANK", "0")) if distributed else 0
+    local_rank = int(os.environ.get("LOCAL_RANK", str(rank))) if distributed else 0
     device = pick_device(device_choice, local_rank)
     seed_everything(seed)
     distributed = world_size > 1
@@ -120,6 +146,18 @@ def teardown(runtime: Runtime) -> None:
         dist.destroy_process_group()
     enabled, warn_only = runtime.previous_determinism
     torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+@contextlib.contextmanager
+def session(device_choice: str = "auto", seed: int = 0, *,
+            distributed: bool = True) -> Iterator[Runtime]:
+    """:func:`setup`, then :func:`teardown` however the block ends (library calls leave torch as
+    they found it)."""
+    runtime = setup(device_choice, seed, distributed=distributed)
+    try:
+        yield runtime
+    finally:
+        teardown(runtime)
 
 
 def barrier(runtime: Runtime) -> None:
