@@ -10,8 +10,8 @@ answers do). Every official figure is a ratio of sums over images or encounters:
 
 So one submission reduces to a :class:`MetricTable` of per-encounter numerators, denominators and
 NaN counts, and a whole bootstrap is one matrix product: ``counts (B x E) @ table (E x K)``.
-Per-image values come from the official functions (:class:`ImageResult`, ``official_max``,
-``official_mean``); the tests check the vectorised figures against
+Per-image values come from the official functions (:meth:`ImageResult.macro_values`); the
+tests check the vectorised figures against
 :meth:`SegmentationAggregate.compute` and :func:`score_cvqa` on explicitly resampled data.
 
 NaN semantics (official): an image whose prediction and some annotator mask are both empty has a
@@ -36,19 +36,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.cvqa import EncounterParentResult, encounter_key
-from evaluation.segmentation import (
-    ImageResult, _empty_is_one, official_max, official_mean,
-)
+from evaluation.cvqa import CVQA_ACCURACY_KEYS, EncounterParentResult, encounter_key
+from evaluation.segmentation import FLOAT_SEG_KEYS, ImageResult
 from magic_submit.challenge import PARENT_IDS
 from magic_submit.naming import encounter_of_image
 
-SEG_MACRO_KEYS: tuple[str, ...] = ("jaccard_meanofmax", "jaccard_meanofmean", "dice_meanofmax",
-                                   "dice_meanofmean")
-SEG_MICRO_KEYS: tuple[str, ...] = ("jaccard", "dice")
-SEG_KEYS: tuple[str, ...] = SEG_MACRO_KEYS + SEG_MICRO_KEYS
+# The figures resampled: every float figure of each part (their home: segmentation.py, cvqa.py).
+SEG_KEYS: tuple[str, ...] = FLOAT_SEG_KEYS
+CVQA_KEYS: tuple[str, ...] = CVQA_ACCURACY_KEYS
 _JACCARD, _DICE = SEG_KEYS.index("jaccard"), SEG_KEYS.index("dice")
-CVQA_KEYS: tuple[str, ...] = tuple(f"accuracy_{p}" for p in PARENT_IDS) + ("accuracy_all",)
 DEFAULT_CONFIDENCE = 0.95
 
 
@@ -70,15 +66,6 @@ class MetricTable:
 
     def column(self, metric: str) -> int:
         return self.metrics.index(metric)
-
-
-def _image_values(result: ImageResult, empty_is_one: bool) -> tuple[float, float, float, float]:
-    """(Jaccard max, Jaccard mean, Dice max, Dice mean) of one image, as the official aggregate."""
-    fix = _empty_is_one if empty_is_one else (lambda v: v)
-    jaccards = [fix(v) for v in result.jaccards]
-    dices = [fix(v) for v in result.dices]
-    return (official_max(jaccards), official_mean(jaccards), official_max(dices),
-            official_mean(dices))
 
 
 def _encounter_index(encounters: Sequence[str], found: Sequence[str]) -> dict[str, int]:
@@ -114,7 +101,7 @@ def build_metric_table(
         index = _encounter_index(encounters, [encounter_of_image(r.image_id) for r in images])
         for result in images:
             row = index[encounter_of_image(result.image_id)]
-            for col, value in enumerate(_image_values(result, empty_is_one)):
+            for col, value in enumerate(result.macro_values(empty_is_one)):  # SEG_MACRO_KEYS
                 if math.isnan(value):  # official: NaN propagates through the mean over images
                     nans[row, col] += 1
                 else:

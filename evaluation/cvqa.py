@@ -8,6 +8,8 @@ Rules, each kept here once:
   into parent and slot (a kept key without exactly one ``-`` crashes the official scorer);
 * per (encounter, parent) the score is IoM = |set(gold) & set(sys)| / max(|set(gold)|, |set(sys)|);
   values compare by Python equality (``1 == 1.0 == True``, ``1 != "1"``), order and repeats ignored;
+  ``set()`` is built only for gold encounters x the 9 scored parents, so an unhashable value (a
+  list, an object) crashes the official scorer there and nowhere else;
 * ``accuracy_<parent>``: the mean over gold encounters; ``accuracy_all``: the mean over every
   (encounter, parent) pair; ``number_cvqa_instances``: distinct raw gold ``encounter_id`` values.
 
@@ -27,6 +29,10 @@ from magic_submit.challenge import ENCOUNTER_KEY, PARENT_IDS, is_scored_key
 from magic_submit.errors import MagicError, MissingPredictionsError
 
 Grouped = dict[str, dict[str, list]]
+
+# The metric keys, in the official order (every other module imports them from here).
+CVQA_ACCURACY_KEYS: tuple[str, ...] = tuple(f"accuracy_{p}" for p in PARENT_IDS) + ("accuracy_all",)
+OFFICIAL_CVQA_KEYS: tuple[str, ...] = CVQA_ACCURACY_KEYS + ("number_cvqa_instances",)
 
 
 class MalformedRecordError(MagicError):
@@ -61,12 +67,7 @@ def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Groupe
                 raise MalformedRecordError(
                     f"key {key!r} of {raw_id} has 11 characters but not the form PARENT-SLOT",
                     file=source, ids=[raw_id], hint="use the qids of the definitions, e.g. CQID010-001")
-            try:
-                hash(value)
-            except TypeError:
-                raise MalformedRecordError(
-                    f"{raw_id} {key}: value {value!r} is a {type(value).__name__}", file=source,
-                    ids=[raw_id], hint="write one int option index per qid") from None
+            # Any value is kept, as officially: only the IoM of a scored pair needs it hashable.
             by_parent.setdefault(pieces[0], []).append(value)
     return grouped
 
@@ -92,6 +93,27 @@ class CvqaResult:
     scores: dict[str, float | int]
     rows: tuple[EncounterParentResult, ...]
     missing: tuple[str, ...]  # "ENC" or "ENC/PARENT" scored as wrong under allow_missing
+
+
+def unhashable_value(values: Sequence) -> object | None:
+    """The first value ``set()`` cannot take (a JSON list or object), or None."""
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            return value
+    return None
+
+
+def _unhashable_error(culprits: list[tuple[str, str, object]], source: str, hint: str
+                      ) -> MalformedRecordError:
+    """Every (encounter, parent, value) whose set() crashes the official scorer, in one error."""
+    details = "; ".join(f"{enc}/{parent}: {type(v).__name__} {v!r:.40}" for enc, parent, v
+                        in culprits[:20])
+    more = f" (+{len(culprits) - 20} more)" if len(culprits) > 20 else ""
+    return MalformedRecordError(
+        f"{len(culprits)} scored answer(s) are not hashable, so the official scorer crashes in "
+        f"set(): {details}{more}", file=source, code="cvqa-unhashable", hint=hint)
 
 
 def find_missing(gold: Grouped, system: Grouped, parents: Sequence[str] = PARENT_IDS) -> list[str]:
@@ -136,16 +158,29 @@ def score_cvqa(
     rows: list[EncounterParentResult] = []
     per_parent: dict[str, float] = {}
     all_weights = 0.0
+    bad_gold: list[tuple[str, str, object]] = []
+    bad_system: list[tuple[str, str, object]] = []
     for parent in parents:
         weight_sum = 0.0
         for enc, by_parent in gold.items():
             sys_values = system.get(enc, {}).get(parent)
             gold_values = by_parent[parent]
-            score = iom(gold_values, sys_values) if sys_values is not None else 0.0
+            try:
+                score = iom(gold_values, sys_values) if sys_values is not None else 0.0
+            except TypeError:  # the official set() crashes: name every such pair below
+                for values, bad in ((gold_values, bad_gold), (sys_values or (), bad_system)):
+                    culprit = unhashable_value(values)
+                    if culprit is not None:
+                        bad.append((enc, parent, culprit))
+                continue
             weight_sum += score
             rows.append(EncounterParentResult(enc, parent, tuple(gold_values),
                                               tuple(sys_values or ()), score, sys_values is None))
         per_parent[parent] = weight_sum / len(gold)
+    if bad_gold:
+        raise _unhashable_error(bad_gold, gold_source, "the gold file must hold int option indices")
+    if bad_system:
+        raise _unhashable_error(bad_system, system_source, "write one int option index per qid")
     # accuracy_all sums the same IoMs parent by parent, as the official x_all/y_all lists do.
     for row in rows:
         all_weights += row.iom

@@ -5,21 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.cvqa import EncounterParentResult
+from evaluation.cvqa import OFFICIAL_CVQA_KEYS, EncounterParentResult
 from evaluation.scorer import CvqaReport, SegmentationReport, score_cvqa_files, score_segmentation
-from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, OFFICIAL_SEG_KEYS, official_max, official_mean
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, OFFICIAL_SEG_KEYS
 from magic_submit.challenge import ANNOTATORS, CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, MASKS_PRED_DIR, PARENTS
 from magic_submit.errors import MagicError
+from magic_submit.formatting import blank_nan
 from magic_submit.jsonio import write_atomic
 from magic_submit.submission import ReferenceFiles, SubmissionFiles
 
-OFFICIAL_CVQA_KEYS: tuple[str, ...] = tuple(f"accuracy_{p.id}" for p in PARENTS) + (
-    "accuracy_all", "number_cvqa_instances")
 OFFICIAL_KEYS: tuple[str, ...] = OFFICIAL_SEG_KEYS + OFFICIAL_CVQA_KEYS
 
 METRIC_DESCRIPTIONS: dict[str, str] = {
@@ -83,15 +81,17 @@ def score_submission(
     suffix: str = DEFAULT_SUFFIX,
     allow_missing: bool = False,
     workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
     on_image: Callable[[], None] | None = None,
 ) -> ScoreReport:
-    """Score whichever parts both the submission and the reference hold."""
+    """Score whichever parts both the submission and the reference hold (``on_start``,
+    ``on_image``: progress callbacks of :func:`~evaluation.scorer.score_segmentation`)."""
     notes: list[str] = []
     segmentation = cvqa = None
     if submission.masks_dir is not None and reference.masks_dir is not None:
         segmentation = score_segmentation(submission.masks_dir, reference.masks_dir, suffix=suffix,
                                           allow_missing=allow_missing, workers=workers,
-                                          on_image=on_image)
+                                          on_start=on_start, on_image=on_image)
     elif submission.masks_dir is not None:
         notes.append(f"{reference.description} has no gold masks: segmentation not scored")
     elif reference.masks_dir is not None:
@@ -111,8 +111,8 @@ def score_submission(
     return ScoreReport(segmentation, cvqa, notes)
 
 
-def _fmt(value: float | int) -> str | float | int:
-    return "" if isinstance(value, float) and math.isnan(value) else value
+# per_image.csv's columns for ImageResult.macro_values() (the order of SEG_MACRO_KEYS).
+PER_IMAGE_MACRO_COLUMNS: tuple[str, ...] = ("jaccard_max", "jaccard_mean", "dice_max", "dice_mean")
 
 
 def per_image_rows(report: SegmentationReport) -> list[dict]:
@@ -124,16 +124,12 @@ def per_image_rows(report: SegmentationReport) -> list[dict]:
         row: dict = {"image_id": r.image_id, "annotators": ";".join(r.annotators),
                      "n_annotators": len(r.annotators)}
         for a in ANNOTATORS:
-            row[f"jaccard_{a}"] = _fmt(jaccards[a]) if a in jaccards else ""
+            row[f"jaccard_{a}"] = blank_nan(jaccards[a]) if a in jaccards else ""
         for a in ANNOTATORS:
-            row[f"dice_{a}"] = _fmt(dices[a]) if a in dices else ""
-        row.update({
-            "jaccard_max": _fmt(official_max(r.jaccards)),
-            "jaccard_mean": _fmt(official_mean(r.jaccards)),
-            "dice_max": _fmt(official_max(r.dices)),
-            "dice_mean": _fmt(official_mean(r.dices)),
-            "pred_pixels": r.pred_pixels,
-        })
+            row[f"dice_{a}"] = blank_nan(dices[a]) if a in dices else ""
+        row.update({column: blank_nan(value) for column, value in zip(PER_IMAGE_MACRO_COLUMNS,
+                                                                       r.macro_values())})
+        row["pred_pixels"] = r.pred_pixels
         for a in ANNOTATORS:
             row[f"gold_pixels_{a}"] = gold_pixels.get(a, "")
         row.update({"majority_pixels": r.majority_pixels, "majority_tp": r.majority_tp,

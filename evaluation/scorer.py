@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.cvqa import CvqaResult, score_cvqa
 from evaluation.segmentation import (
-    EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, ImageResult, SegmentationAggregate, ShapeMismatchError,
-    Workspace, score_image,
+    EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, PREDICTION_SIDE, REFERENCE_SIDE, ImageResult,
+    SegmentationAggregate, ShapeMismatchError, Workspace, score_image,
 )
-from magic_submit.challenge import ANNOTATORS, DEFAULT_SUFFIX
+from magic_submit.challenge import ANNOTATORS, DEFAULT_SUFFIX, DEFAULT_WORKERS
 from magic_submit.errors import MagicError, MissingPredictionsError
 from magic_submit.jsonio import read_json
 from magic_submit.masks import MaskFileError, read_mask
@@ -34,25 +34,31 @@ class IndexedMasks:
 
     folder: Path
     by_labeler: MaskIndex
-    duplicates: dict[str, list[str]] = field(default_factory=dict)  # labeler -> "a / b" names
+    # labeler -> pairs of files read as the same image (the official glob order picks one)
+    duplicates: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)
 
     @property
     def image_ids(self) -> set[str]:
         return {image_id for files in self.by_labeler.values() for image_id in files}
+
+    def duplicate_names(self, labeler: str | None = None) -> list[str]:
+        """``"a.tiff / b.tiff"`` for each duplicate pair (of one labeler, or of all)."""
+        labelers = [labeler] if labeler is not None else list(self.duplicates)
+        return [f"{a.name} / {b.name}" for lab in labelers for a, b in self.duplicates.get(lab, [])]
 
 
 def index_masks(folder: str | Path) -> IndexedMasks:
     """Every ``*.tiff`` directly in ``folder`` (not in subfolders), keyed like the official scorer."""
     folder = Path(folder)
     by_labeler: MaskIndex = {}
-    duplicates: dict[str, list[str]] = {}
+    duplicates: dict[str, list[tuple[Path, Path]]] = {}
     with os.scandir(folder) as entries:
         names = sorted(e.name for e in entries if e.is_file() and is_scanned_mask_name(e.name))
     for name in names:
         image_id, labeler = parse_mask_file_name(name)
         files = by_labeler.setdefault(labeler, {})
         if image_id in files:  # e.g. X_mask_sys.tiff and X_mask_sys.tiff.tiff: glob order decides
-            duplicates.setdefault(labeler, []).append(f"{files[image_id].name} / {name}")
+            duplicates.setdefault(labeler, []).append((files[image_id], folder / name))
         files[image_id] = folder / name
     return IndexedMasks(folder, by_labeler, duplicates)
 
@@ -63,8 +69,12 @@ class SegmentationReport:
 
     scores: dict[str, float | int]
     images: list[ImageResult]
-    nan_images: list[str]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def nan_images(self) -> list[str]:
+        """Images whose official figure is NaN (prediction and an annotator mask both empty)."""
+        return [r.image_id for r in self.images if r.has_nan]
 
 
 def _zero_segmentation(n_images: int) -> dict[str, float | int]:
@@ -81,14 +91,19 @@ def score_segmentation(
     suffix: str = DEFAULT_SUFFIX,
     allow_missing: bool = False,
     workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
     on_image: Callable[[], None] | None = None,
 ) -> SegmentationReport:
-    """Score every reference image; raise :class:`MagicError` where the official scorer crashes."""
+    """Score every reference image; raise :class:`MagicError` where the official scorer crashes.
+
+    ``on_start(n)`` is called once with the number of images about to be read, ``on_image()``
+    after each (progress bars).
+    """
     ref = index_masks(ref_dir)
     pred = index_masks(pred_dir)
     if ref.duplicates:
         raise MagicError("reference masks with two files for one image and annotator",
-                         file=ref.folder, ids=[d for ds in ref.duplicates.values() for d in ds])
+                         file=ref.folder, ids=ref.duplicate_names())
     image_ids = sorted(ref.image_ids)
     if not image_ids:
         raise MagicError("no reference mask (*.tiff) found", file=ref.folder,
@@ -103,10 +118,10 @@ def score_segmentation(
     preds = pred.by_labeler.get(suffix, {})
     if not pred.by_labeler:
         notes.append(f"{pred.folder} holds no *.tiff mask: the platform scores segmentation 0.0")
-        return SegmentationReport(_zero_segmentation(len(image_ids)), [], [], notes)
+        return SegmentationReport(_zero_segmentation(len(image_ids)), [], notes)
     if pred.duplicates.get(suffix):
         raise MagicError("two prediction files map to the same image", file=pred.folder,
-                         ids=pred.duplicates[suffix],
+                         ids=pred.duplicate_names(suffix),
                          hint=f"keep exactly one IMG_..._mask_{suffix}.tiff per image")
     missing = [i for i in image_ids if i not in preds]
     if missing and not allow_missing:
@@ -125,42 +140,73 @@ def score_segmentation(
 
     local = threading.local()
 
-    def score_one(image_id: str) -> ImageResult | MagicError:
+    def score_one(image_id: str) -> ImageResult | _Failure:
         if not hasattr(local, "workspace"):
             local.workspace = Workspace()
         try:
             golds = {a: read_mask(path) for a, path in gold_of[image_id].items()}
-            pred_path = preds.get(image_id)
-            pred_mask = read_mask(pred_path) if pred_path is not None else None
-            return score_image(image_id, pred_mask, golds, local.workspace)
         except MaskFileError as exc:
-            return exc
+            return _Failure(REFERENCE_SIDE, exc)
+        pred_path = preds.get(image_id)
+        try:
+            pred_mask = read_mask(pred_path) if pred_path is not None else None
+        except MaskFileError as exc:
+            return _Failure(PREDICTION_SIDE, exc)
+        try:
+            return score_image(image_id, pred_mask, golds, local.workspace)
         except ShapeMismatchError as exc:
-            return MagicError(f"{image_id}: prediction and reference sizes differ ({exc})",
-                              file=preds.get(image_id), ids=[image_id])
+            if exc.side == REFERENCE_SIDE:
+                files = ", ".join(p.name for p in gold_of[image_id].values())
+                return _Failure(REFERENCE_SIDE, MagicError(f"{exc} ({files})", file=ref.folder))
+            return _Failure(PREDICTION_SIDE, MagicError(
+                f"prediction and reference sizes differ: {exc}", file=pred_path))
 
-    n_workers = workers or min(4, os.cpu_count() or 1)
+    if on_start is not None:
+        on_start(len(image_ids))
     results: list[ImageResult] = []
-    failures: list[MagicError] = []
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+    failures: list[_Failure] = []
+    with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
         for outcome in pool.map(score_one, image_ids):
-            if isinstance(outcome, MagicError):
+            if isinstance(outcome, _Failure):
                 failures.append(outcome)
             else:
                 results.append(outcome)
             if on_image is not None:
                 on_image()
     if failures:
-        raise MagicError(f"{len(failures)} image(s) cannot be scored (the official scorer crashes):\n  "
-                         + "\n  ".join(f.render().replace("\n", "\n  ") for f in failures[:50]),
-                         ids=[i for f in failures for i in f.ids],
-                         hint="write 2-D masks of each image's exact size with tifffile")
+        raise _failures_error(failures)
     for r in results:
         if r.pred_shape is not None and r.pred_shape != r.shape:
             notes.append(f"{r.image_id}: prediction shape {r.pred_shape} differs from the reference "
                          f"{r.shape} with the same pixel count; scored flattened, as officially")
-    aggregate = SegmentationAggregate(results)
-    return SegmentationReport(aggregate.compute(), results, aggregate.nan_images, notes)
+    return SegmentationReport(SegmentationAggregate(results).compute(), results, notes)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An image the official scorer would crash on, and which side's file is at fault."""
+
+    side: str  # PREDICTION_SIDE or REFERENCE_SIDE
+    error: MagicError
+
+
+_FIX_BY_SIDE = {
+    PREDICTION_SIDE: "write 2-D masks of each image's exact size with tifffile (magic pack checks "
+                     "them)",
+    REFERENCE_SIDE: "the reference masks are damaged or inconsistent: check the organisers' "
+                    "masks_refs/ (or the dataset's dermavqa-segmentations/ folder)",
+}
+
+
+def _failures_error(failures: list[_Failure]) -> MagicError:
+    """One error listing every image that cannot be scored, each line naming its file."""
+    sides = [s for s in (REFERENCE_SIDE, PREDICTION_SIDE) if any(f.side == s for f in failures)]
+    lines = "\n  ".join(f"[{f.side}] {f.error.render(with_hint=False)}" for f in failures[:50])
+    more = f"\n  (+{len(failures) - 50} more)" if len(failures) > 50 else ""
+    # The ids are in the lines already: the error carries none, so they are not printed twice.
+    return MagicError(f"{len(failures)} image(s) cannot be scored (the official scorer crashes):"
+                      f"\n  {lines}{more}", code="mask-unscorable",
+                      hint="; ".join(_FIX_BY_SIDE[side] for side in sides))
 
 
 @dataclass

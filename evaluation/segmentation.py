@@ -4,7 +4,9 @@ The official rules (``score_segmentations.py``), each kept here once:
 
 * a pixel is foreground when it equals 1 after a cast to ``uint8`` (so 0/255 has no foreground,
   and 257 in a uint16 mask wraps to 1);
-* arrays are compared flattened, so only the number of pixels has to agree;
+* the prediction is compared with each annotator flattened, so only the number of pixels has to
+  agree there; the annotator masks are added up unflattened for the majority vote, so they must
+  have one shape;
 * per image and annotator: Jaccard = TP/(TP+FP+FN), Dice = 2TP/(2TP+FP+FN); both masks empty is
   0/0 = NaN (zero-division policy of the official scorer, kept as is);
 * macro: mean over images of the max / the mean over the annotators present (NaN propagates);
@@ -30,27 +32,33 @@ gives the figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-OFFICIAL_SEG_KEYS: tuple[str, ...] = (
-    "jaccard_meanofmax",
-    "jaccard_meanofmean",
-    "dice_meanofmax",
-    "dice_meanofmean",
-    "jaccard",
-    "dice",
-    "number_segmentation_instances",
-)
+# The metric keys, in the official order (every other module imports them from here).
+SEG_MACRO_KEYS: tuple[str, ...] = ("jaccard_meanofmax", "jaccard_meanofmean", "dice_meanofmax",
+                                   "dice_meanofmean")  # the order of ImageResult.macro_values()
+SEG_MICRO_KEYS: tuple[str, ...] = ("jaccard", "dice")
+FLOAT_SEG_KEYS: tuple[str, ...] = SEG_MACRO_KEYS + SEG_MICRO_KEYS
+OFFICIAL_SEG_KEYS: tuple[str, ...] = FLOAT_SEG_KEYS + ("number_segmentation_instances",)
 # Same figures with the common convention "both masks empty = 1.0" in place of NaN.
 EMPTY_IS_ONE_SUFFIX = "_empty_is_one"
-FLOAT_SEG_KEYS: tuple[str, ...] = OFFICIAL_SEG_KEYS[:-1]
+
+PREDICTION_SIDE, REFERENCE_SIDE = "prediction", "reference"
 
 
 class ShapeMismatchError(ValueError):
-    """Two masks of one image hold different numbers of pixels (the official scorer crashes)."""
+    """Two masks of one image do not fit together (the official scorer crashes).
+
+    ``side`` says which file is at fault: ``"prediction"`` (its pixel count differs from the
+    reference's) or ``"reference"`` (the annotators' masks differ among themselves).
+    """
+
+    def __init__(self, message: str, *, side: str = PREDICTION_SIDE) -> None:
+        super().__init__(message)
+        self.side = side
 
 
 def as_uint8(mask: np.ndarray) -> np.ndarray:
@@ -76,7 +84,7 @@ def overlap_counts(pred_fg: np.ndarray, gold_fg: np.ndarray, *, pred_pixels: int
     the intersection (it may be ``gold_fg`` itself) to avoid an allocation.
     """
     if pred_fg.size != gold_fg.size:
-        raise ShapeMismatchError(f"{pred_fg.shape} vs {gold_fg.shape}")
+        raise ShapeMismatchError(f"prediction {pred_fg.shape} vs reference {gold_fg.shape}")
     pred_flat = pred_fg.reshape(-1)
     gold_flat = gold_fg.reshape(-1)
     n_pred = int(np.count_nonzero(pred_flat)) if pred_pixels is None else pred_pixels
@@ -130,18 +138,26 @@ def _flat_uint8(mask: np.ndarray) -> np.ndarray:
     return as_uint8(np.asarray(mask)).reshape(-1)
 
 
+def _check_annotator_shapes(shapes: Sequence[tuple[int, ...]], image_id: str = "") -> None:
+    if any(shape != shapes[0] for shape in shapes):
+        where = f" of {image_id}" if image_id else ""
+        raise ShapeMismatchError(f"the annotator masks{where} differ in shape: "
+                                 + ", ".join(str(tuple(s)) for s in shapes), side=REFERENCE_SIDE)
+
+
 def majority_vote(gold_masks: Sequence[np.ndarray], workspace: Workspace | None = None) -> np.ndarray:
     """Pixels where the annotators' uint8 values sum to at least ceil(n/2), flattened.
 
     For 0/1 masks: 2 annotators -> union, 3 -> at least 2, 4 -> at least 2. The sum is taken
     over the uint8-cast raw values in uint8 arithmetic, exactly as the official scorer does.
+    Masks of different shapes raise :class:`ShapeMismatchError` (``side="reference"``) even with
+    equal pixel counts: the official sum of the unflattened arrays crashes there.
     """
     if not gold_masks:
         raise ValueError("majority vote of no annotator")
+    _check_annotator_shapes([np.shape(m) for m in gold_masks])
     workspace = workspace or Workspace()
     raws = [_flat_uint8(m) for m in gold_masks]
-    if any(r.size != raws[0].size for r in raws):
-        raise ShapeMismatchError(f"annotator masks differ: {[np.shape(m) for m in gold_masks]}")
     counts = workspace.buffer("votes", raws[0].size, np.uint8)
     np.copyto(counts, raws[0])
     for raw in raws[1:]:
@@ -164,8 +180,11 @@ class ImageResult:
     majority_fn: int
     pred_pixels: int
     shape: tuple[int, ...]
-    pred_shape: tuple[int, ...] | None = None
-    missing_prediction: bool = False
+    pred_shape: tuple[int, ...] | None = None  # None: no prediction (scored as empty)
+
+    @property
+    def missing_prediction(self) -> bool:
+        return self.pred_shape is None
 
     @property
     def gold_pixels(self) -> tuple[int, ...]:
@@ -188,6 +207,24 @@ class ImageResult:
         """Some annotator mask and the prediction are both empty: the official figure is NaN."""
         return any(t + p + n == 0 for t, p, n in zip(self.tp, self.fp, self.fn))
 
+    def macro_values(self, empty_is_one: bool = False) -> tuple[float, float, float, float]:
+        """(Jaccard max, Jaccard mean, Dice max, Dice mean) over the annotators: this image's
+        terms of the ``SEG_MACRO_KEYS`` means. Officially any NaN (both empty) makes the max and
+        the mean NaN; ``empty_is_one`` counts both empty as 1.0 instead.
+
+        >>> empty_pred = np.zeros((2, 2), np.uint8)
+        >>> one = np.eye(2, dtype=np.uint8)
+        >>> r = score_image("x", empty_pred, {"ann0": empty_pred, "ann1": one})
+        >>> r.macro_values(), r.macro_values(empty_is_one=True)
+        ((nan, nan, nan, nan), (1.0, 0.5, 1.0, 0.5))
+        """
+        jaccards, dices = self.jaccards, self.dices
+        if empty_is_one:
+            jaccards = tuple(_empty_is_one(v) for v in jaccards)
+            dices = tuple(_empty_is_one(v) for v in dices)
+        return (official_max(jaccards), official_mean(jaccards), official_max(dices),
+                official_mean(dices))
+
 
 def score_image(
     image_id: str,
@@ -205,6 +242,7 @@ def score_image(
         raise ValueError(f"{image_id}: no annotator mask")
     workspace = workspace or Workspace()
     annotators = tuple(gold_masks)
+    _check_annotator_shapes([np.shape(gold_masks[a]) for a in annotators], image_id)
     raw_golds = [_flat_uint8(gold_masks[a]) for a in annotators]
     size = raw_golds[0].size
     pred_fg = workspace.buffer("pred", size, np.bool_)
@@ -220,8 +258,6 @@ def score_image(
     scratch = workspace.buffer("gold", size, np.bool_)
     counts = []
     for raw in raw_golds:
-        if raw.size != size:
-            raise ShapeMismatchError(f"annotator masks of {image_id} differ in size")
         gold_fg = np.equal(raw, 1, out=scratch)
         counts.append(overlap_counts(pred_fg, gold_fg, pred_pixels=n_pred, out=gold_fg))
     majority = majority_vote(raw_golds, workspace)
@@ -238,7 +274,6 @@ def score_image(
         pred_pixels=n_pred,
         shape=tuple(np.shape(gold_masks[annotators[0]])),
         pred_shape=None if pred_mask is None else tuple(np.shape(pred_mask)),
-        missing_prediction=pred_mask is None,
     )
 
 
@@ -261,9 +296,6 @@ class SegmentationAggregate:
     def update(self, result: ImageResult) -> None:
         self.results.append(result)
 
-    def extend(self, results: Iterable[ImageResult]) -> None:
-        self.results.extend(results)
-
     @property
     def nan_images(self) -> list[str]:
         """Images that make the official macro figures NaN."""
@@ -272,27 +304,16 @@ class SegmentationAggregate:
     def compute(self) -> dict[str, float | int]:
         """Official keys first, then each float figure again under ``<key>_empty_is_one``."""
         out: dict[str, float | int] = {}
+        tp = sum(r.majority_tp for r in self.results)
+        fp = sum(r.majority_fp for r in self.results)
+        fn = sum(r.majority_fn for r in self.results)
         for convention in (False, True):
             fix = _empty_is_one if convention else (lambda v: v)
-            jac_max, jac_mean, dice_max, dice_mean = [], [], [], []
-            for r in self.results:
-                jaccards = [fix(v) for v in r.jaccards]
-                dices = [fix(v) for v in r.dices]
-                jac_max.append(official_max(jaccards))
-                jac_mean.append(official_mean(jaccards))
-                dice_max.append(official_max(dices))
-                dice_mean.append(official_mean(dices))
-            tp = sum(r.majority_tp for r in self.results)
-            fp = sum(r.majority_fp for r in self.results)
-            fn = sum(r.majority_fn for r in self.results)
-            figures = {
-                "jaccard_meanofmax": _mean_over_images(jac_max),
-                "jaccard_meanofmean": _mean_over_images(jac_mean),
-                "dice_meanofmax": _mean_over_images(dice_max),
-                "dice_meanofmean": _mean_over_images(dice_mean),
-                "jaccard": fix(jaccard_from_counts(tp, fp, fn)),
-                "dice": fix(dice_from_counts(tp, fp, fn)),
-            }
+            per_image = [r.macro_values(convention) for r in self.results]  # images x 4
+            figures = {key: _mean_over_images([values[k] for values in per_image])
+                       for k, key in enumerate(SEG_MACRO_KEYS)}
+            figures["jaccard"] = fix(jaccard_from_counts(tp, fp, fn))
+            figures["dice"] = fix(dice_from_counts(tp, fp, fn))
             if convention:
                 out.update({k + EMPTY_IS_ONE_SUFFIX: v for k, v in figures.items()})
             else:

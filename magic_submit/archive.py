@@ -35,12 +35,15 @@ class ZipLimits:
     max_file_bytes: int = 512 << 20
 
 
+def is_system_file(name: str) -> bool:
+    """macOS/Windows clutter and hidden files: never part of a submission, ignored everywhere."""
+    return name in IGNORED_FILES or name in IGNORED_DIRS or name.startswith(".")
+
+
 @dataclass
 class ZipExtraction:
-    """What :func:`extract_zip` wrote and what it left out."""
+    """What :func:`extract_zip` left out (system entries)."""
 
-    destination: Path
-    files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
 
@@ -73,7 +76,7 @@ def extract_zip(archive: str | Path, destination: str | Path,
                 limits: ZipLimits = ZipLimits()) -> ZipExtraction:
     """Extract ``archive`` into the existing folder ``destination``, checking every entry first."""
     archive, destination = Path(archive), Path(destination)
-    result = ZipExtraction(destination)
+    result = ZipExtraction()
     try:
         handle = zipfile.ZipFile(archive)
     except FileNotFoundError:
@@ -143,5 +146,4 @@ def extract_zip(archive: str | Path, destination: str | Path,
                                      file=archive, code="zip-corrupt",
                                      hint="re-create the zip with standard deflate compression"
                                      ) from None
-            result.files.append("/".join(parts))
     return result

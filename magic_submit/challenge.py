@@ -75,6 +75,8 @@ ENCOUNTER_KEY = "encounter_id"
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 ANNOTATORS: tuple[str, ...] = ("ann0", "ann1", "ann2", "ann3")
 DEFAULT_SUFFIX = "sys"
+# Threads that read masks (scoring, validation, packing): the 2 cores of a typical grader.
+DEFAULT_WORKERS = 2
 
 # Platform layout of a submission and of the organisers' reference.
 MASKS_PRED_DIR = "masks_preds"
@@ -97,11 +99,6 @@ def cvqa_gold_file(split: str) -> str:
 
 def images_dir_name(split: str) -> str:
     return f"images_{split}"
-
-
-def parent_of(qid: str) -> Parent:
-    """The family of a qid such as ``CQID011-002``; raises KeyError for an unknown qid."""
-    return QID_TO_PARENT[qid]
 
 
 def n_options(qid: str) -> int:

@@ -1,19 +1,27 @@
-"""Terminal output: data to stdout, messages to stderr, progress only on an interactive terminal."""
+"""Terminal output: data to stdout, messages to stderr, progress only on an interactive terminal.
+
+The commands share three helpers here: :func:`print_json` (the one way JSON reaches stdout),
+:func:`exit_with_error` (an input error to stderr, and as ``{"error": ...}`` JSON with ``--json``,
+then the exit status) and :func:`progress_counter`.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Callable
+from typing import Any, Callable, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 
-from magic_submit.errors import MagicError
+from magic_submit.errors import MagicError, UsageError
 
 stdout = Console(soft_wrap=True, markup=False)  # paths and ids may hold [brackets]
 stderr = Console(stderr=True, soft_wrap=True, markup=False)
+
+EXIT_INVALID = 1  # invalid input or a failed check
+EXIT_USAGE = 2
 
 
 def progress_enabled(quiet: bool = False) -> bool:
@@ -21,18 +29,33 @@ def progress_enabled(quiet: bool = False) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+class ProgressCounter:
+    """``counter()`` (or ``counter.advance()``) per item done; ``counter.start(total)`` when the
+    total is only known once the work begins. Every call is a no-op when progress is disabled."""
+
+    def __init__(self, advance: Callable[[], None] = lambda: None,
+                 start: Callable[[int], None] = lambda total: None) -> None:
+        self.advance = advance
+        self.start = start
+
+    def __call__(self) -> None:
+        self.advance()
+
+
 @contextmanager
-def progress_counter(description: str, total: int, *, enabled: bool) -> Iterator[Callable[[], None]]:
-    """Yield a thread-safe ``advance()`` callback; a no-op when progress is disabled."""
-    if not enabled or total <= 0:
-        yield lambda: None
+def progress_counter(description: str, total: int | None = None, *,
+                     enabled: bool) -> Iterator[ProgressCounter]:
+    """Yield a thread-safe :class:`ProgressCounter`; ``total=None``: set it later with ``start``."""
+    if not enabled or (total is not None and total <= 0):
+        yield ProgressCounter()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=stderr, transient=True) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda: progress.advance(task)
+        yield ProgressCounter(lambda: progress.advance(task),
+                              lambda count: progress.update(task, total=count))
 
 
 def report_error(error: MagicError) -> None:
@@ -42,3 +65,29 @@ def report_error(error: MagicError) -> None:
 
 def note(message: str) -> None:
     stderr.print(f"[yellow]note:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout: NaN as ``null``, ASCII-escaped (valid even for file names
+    that are not UTF-8)."""
+    import typer
+
+    from magic_submit.jsonio import dumps_strict
+
+    typer.echo(dumps_strict(data, ensure_ascii=True))
+
+
+def exit_with_error(error: MagicError, *, json_output: bool = False,
+                    status: int | None = None) -> NoReturn:
+    """Report ``error`` (stderr; also ``{"error": ...}`` on stdout with ``--json``) and exit.
+
+    The status is ``status`` when given, else 2 for a :class:`UsageError` and 1 otherwise.
+    """
+    import typer
+
+    report_error(error)
+    if json_output:
+        print_json({"error": error.to_dict()})
+    if status is None:
+        status = EXIT_USAGE if isinstance(error, UsageError) else EXIT_INVALID
+    raise typer.Exit(status) from None

@@ -60,11 +60,6 @@ def load_encounters(path: str | Path) -> list[Encounter]:
     return parse_encounters(read_json(path, what="split file"), source=path)
 
 
-def split_image_ids(encounters: Sequence[Encounter]) -> list[str]:
-    """Every image id of a split, in file order."""
-    return [image_id for enc in encounters for image_id in enc.image_ids]
-
-
 @dataclass(frozen=True)
 class DatasetLayout:
     """Finds a split's files under a dataset root in either accepted layout.
@@ -145,7 +140,3 @@ class DatasetLayout:
 
     def encounters(self, split: str) -> list[Encounter]:
         return load_encounters(self.require_queries(split))
-
-    def image_path(self, split: str, image_file: str) -> Path:
-        """The photo of an ``image_ids`` entry."""
-        return self.require_images(split) / image_file

@@ -32,14 +32,14 @@ class MagicError(Exception):
         self.hint = hint
         self.code = code
 
-    def render(self, max_ids: int = 50) -> str:
-        """A human-readable, multi-line description."""
+    def render(self, max_ids: int = 50, *, with_hint: bool = True) -> str:
+        """A human-readable description; the hint on a second line unless ``with_hint=False``."""
         head = f"{self.file}: {self.message}" if self.file else self.message
         if self.ids:
             shown = ", ".join(self.ids[:max_ids])
             more = f" (+{len(self.ids) - max_ids} more)" if len(self.ids) > max_ids else ""
             head = f"{head}: {shown}{more}"
-        if self.hint:
+        if self.hint and with_hint:
             head = f"{head}\n  fix: {self.hint}"
         return head
 
@@ -53,3 +53,7 @@ class MagicError(Exception):
 
 class MissingPredictionsError(MagicError):
     """Reference ids without a prediction: the official scorer would crash (KeyError)."""
+
+
+class UsageError(MagicError):
+    """The command was called wrongly (e.g. a dataset root without ``--split``): exit status 2."""

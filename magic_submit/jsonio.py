@@ -71,9 +71,9 @@ def nan_to_none(value: Any) -> Any:
     return value
 
 
-def dumps_strict(value: Any, *, indent: int | None = 2) -> str:
-    """JSON text with NaN written as ``null``."""
-    return json.dumps(nan_to_none(value), indent=indent, ensure_ascii=False, allow_nan=False)
+def dumps_strict(value: Any, *, indent: int | None = 2, ensure_ascii: bool = False) -> str:
+    """JSON text with NaN written as ``null`` (``ensure_ascii``: non-ASCII characters escaped)."""
+    return json.dumps(nan_to_none(value), indent=indent, ensure_ascii=ensure_ascii, allow_nan=False)
 
 
 def _umask() -> int:

@@ -21,9 +21,9 @@ from magic_submit.challenge import DEFAULT_SUFFIX
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
 IMAGE_ID_PATTERN = re.compile(r"^IMG_(?P<encounter>ENC\d{5})_(?P<number>\d{5})$")
-ENCOUNTER_ID_PATTERN = re.compile(r"^ENC\d{5}$")
 MASK_SEPARATOR = "_mask_"
 MASK_EXTENSION = ".tiff"
+TIFF_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff")  # what a TIFF may be called (lower-case)
 
 
 def image_id_from_file(file_name: str) -> str:

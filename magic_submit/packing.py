@@ -22,31 +22,34 @@ import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from magic_submit.archive import is_system_file
 from magic_submit.challenge import (
-    CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, ENCOUNTER_KEY, MASKS_PRED_DIR, MULTI_SLOT_PARENTS, QIDS,
+    CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, DEFAULT_WORKERS, ENCOUNTER_KEY, MASKS_PRED_DIR,
+    MULTI_SLOT_PARENTS, QID_TO_PARENT, QIDS,
 )
 from magic_submit.dataset import Encounter
 from magic_submit.errors import MagicError
-from magic_submit.masks import MaskFileError, read_mask, write_mask
-from magic_submit.naming import image_id_from_file, mask_file_name
-from magic_submit.validation import Problem, ValidationReport, validate_submission
+from magic_submit.masks import MaskFileError, open_image, read_mask, write_mask
+from magic_submit.naming import MASK_EXTENSION, image_id_from_file, mask_file_name
+from magic_submit.validation import (
+    Problem, ValidationChecks, ValidationReport, prepare_checks, validate_submission,
+)
 from magic_submit.validation.cvqa_check import check_records, read_cvqa
 from magic_submit.validation.mask_content import (
     BINARY, PROBABILITY, ZERO_255, content_problems, mask_facts,
 )
-from magic_submit.validation.mask_names import extension, intended_image_id, is_system_file
+from magic_submit.validation.mask_names import extension, intended_image_id
 from magic_submit.validation.problems import ERROR
-from magic_submit.validation.targets import SplitTargets, load_targets, option_counts, sizes_from_images
+from magic_submit.validation.targets import SplitTargets
 
 PROBABILITY_THRESHOLD = 0.5
 FIXABLE_EXTENSIONS = (".tif", ".png")  # read only with fix=True (compared lower-case)
-WORKERS = 2
 
 
 class PackError(MagicError):
@@ -123,13 +126,11 @@ def prepare_mask(array: np.ndarray, expected: tuple[int, int] | None, *, fix: bo
 
 def _load_input(path: Path) -> np.ndarray:
     if extension(path.name).lower() == ".png":
-        from PIL import Image
-
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 return np.asarray(image)
-        except Exception as exc:  # noqa: BLE001 - any unreadable PNG is reported
-            raise MaskFileError(f"not a readable PNG ({exc})", file=path,
+        except MagicError as exc:  # reported as the mask input it is
+            raise MaskFileError(f"not a readable PNG ({exc.message})", file=path,
                                 code="mask-unreadable") from None
     return read_mask(path)
 
@@ -144,10 +145,10 @@ def find_mask_inputs(masks_dir: Path, targets: SplitTargets,
     for path in sorted(p for p in masks_dir.iterdir() if p.is_file() and not is_system_file(p.name)):
         image_id = intended_image_id(path.name, targets.encounter_of)
         ext = extension(path.name).lower()
-        if image_id is None or ext not in (".tiff", *FIXABLE_EXTENSIONS):
+        if image_id is None or ext not in (MASK_EXTENSION, *FIXABLE_EXTENSIONS):
             problems.append(Problem.of("file-ignored", "not a mask of a split image: not packed",
                                        file=str(path)))
-        elif ext != ".tiff" and not fix:
+        elif ext != MASK_EXTENSION and not fix:
             problems.append(Problem.of("mask-extension", f"'{ext}' input is converted only with "
                                        "--fix", file=str(path), image_id=image_id,
                                        hint="pass --fix to convert it to a 0/1 TIFF"))
@@ -161,23 +162,21 @@ def find_mask_inputs(masks_dir: Path, targets: SplitTargets,
     return {i: ps[0] for i, ps in found.items() if len(ps) == 1}, problems
 
 
-def _pad_record(record: dict, options: Mapping[str, int]) -> tuple[dict, list[str]]:
+def _pad_record(record: dict) -> tuple[dict, list[str]]:
     """Integral floats to ints; partly written multi-slot families compacted and padded with NM."""
     fixes: list[str] = []
     enc = record.get(ENCOUNTER_KEY)
     out = dict(record)
     for key, value in record.items():
-        if isinstance(value, float) and value.is_integer() and key in options:
+        if isinstance(value, float) and value.is_integer() and key in QID_TO_PARENT:
             out[key] = int(value)
             fixes.append(f"{enc} {key}: {value} written as {int(value)}")
     for parent in MULTI_SLOT_PARENTS:
         present = [out[q] for q in parent.qids if q in out]
         if 0 < len(present) < parent.slots:
-            nm = options[parent.qids[0]] - 1
-            values = present + [nm] * (parent.slots - len(present))
-            out.update(zip(parent.qids, values))
+            out.update(zip(parent.qids, parent.padded(present)))
             fixes.append(f"{enc} {parent.id}: {parent.slots - len(present)} slot(s) padded with "
-                         f"NM ({nm})")
+                         f"NM ({parent.nm_index})")
     if not fixes:
         return record, []
     ordered = {ENCOUNTER_KEY: enc} if ENCOUNTER_KEY in out else {}
@@ -186,8 +185,8 @@ def _pad_record(record: dict, options: Mapping[str, int]) -> tuple[dict, list[st
     return ordered, fixes
 
 
-def prepare_cvqa(cvqa: str | Path | Sequence[Any] | None, targets: SplitTargets,
-                 options: Mapping[str, int], *, fix: bool) -> tuple[list | None, list[Problem], list[str]]:
+def prepare_cvqa(cvqa: str | Path | Sequence[Any] | None, targets: SplitTargets, *,
+                 fix: bool) -> tuple[list | None, list[Problem], list[str]]:
     """(records to write or None, problems, fixes). No answers at all: ``[]`` (CVQA skipped)."""
     if cvqa is None:
         return [], [], []
@@ -205,12 +204,18 @@ def prepare_cvqa(cvqa: str | Path | Sequence[Any] | None, targets: SplitTargets,
     if fix:
         for index, record in enumerate(records):
             if isinstance(record, dict):
-                records[index], done = _pad_record(record, options)
+                records[index], done = _pad_record(record)
                 fixes.extend(done)
-    problems, _ = check_records(records, targets, options, rel=label)
+    problems, _ = check_records(records, targets, rel=label)
     if not fix:  # an unpadded family scores lower: packing refuses it unless told to pad
-        problems = [replace(p, severity=ERROR) if p.code == "cvqa-unpadded" else p for p in problems]
+        problems = [_refused_unpadded(p) if p.code == "cvqa-unpadded" else p for p in problems]
     return records, problems, fixes
+
+
+def _refused_unpadded(problem: Problem) -> Problem:
+    """The validator's cvqa-unpadded warning as pack's own error, pack-unpadded."""
+    return Problem.of("pack-unpadded", problem.message, file=problem.file,
+                      encounter_id=problem.encounter_id, qid=problem.qid)
 
 
 def _write_zip(stage: Path, target: Path) -> None:
@@ -247,8 +252,8 @@ def _mask_sources(targets: SplitTargets, masks_dir: str | Path | None,
     return sources, problems
 
 
-def _write_validated_zip(stage: Path, output: Path, targets: SplitTargets, images_dir: Path,
-                         suffix: str, problems: list[Problem], fixes: list[str]) -> ValidationReport:
+def _write_validated_zip(stage: Path, output: Path, checks: ValidationChecks, suffix: str,
+                         problems: list[Problem], fixes: list[str]) -> ValidationReport:
     """Zip ``stage`` next to ``output``, validate it, and only then rename it into place."""
     # A sibling created with open(..., "x") (not mkstemp): the zip gets the usual umask permissions.
     part = output.parent / f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
@@ -259,12 +264,9 @@ def _write_validated_zip(stage: Path, output: Path, targets: SplitTargets, image
         raise MagicError(f"cannot write the output ({exc.strerror})", file=output) from None
     try:
         _write_zip(stage, part)
-        report = validate_submission(part, list(targets.encounters), images_dir=images_dir,
-                                     suffix=suffix)
-        # Size warnings of the inputs are repeated by the validation of the zip.
-        report = ValidationReport.from_problems(
-            [p for p in problems if p.code != "size-unchecked"] + report.problems,
-            {**report.summary, "submission": str(output)})
+        report = validate_submission(part, checks=checks, suffix=suffix)
+        report = ValidationReport.from_problems(problems + report.problems,
+                                                {**report.summary, "submission": str(output)})
         if not report.valid:
             raise PackError(report, fixes)
         os.replace(part, output)
@@ -291,13 +293,13 @@ def pack_submission(
     per image named after its id; without either, ``masks_preds/`` is empty (segmentation skipped).
     ``cvqa`` is a JSON file or the records themselves; None writes ``[]`` (CVQA skipped).
     """
-    targets = load_targets(split)
-    images_dir, output = Path(images_dir), Path(output)
+    output = Path(output)
     if output.is_dir():
         raise MagicError("the output is a folder", file=output, hint="name the zip to write")
-    sizes = sizes_from_images(targets, images_dir)
+    checks = prepare_checks(split, images_dir=Path(images_dir))  # the image sizes, read once
+    targets, sizes = checks.targets, checks.sizes
     sources, problems = _mask_sources(targets, masks_dir, masks, fix)
-    records, cvqa_problems, fixes = prepare_cvqa(cvqa, targets, option_counts(None), fix=fix)
+    records, cvqa_problems, fixes = prepare_cvqa(cvqa, targets, fix=fix)
     problems.extend(cvqa_problems)
     with tempfile.TemporaryDirectory(prefix="magic-pack-") as tmp:
         stage = Path(tmp)
@@ -318,18 +320,18 @@ def pack_submission(
                 write_mask(stage / MASKS_PRED_DIR / mask_file_name(image_id, suffix), mask)
             return found, done
 
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        with ThreadPoolExecutor(max_workers=DEFAULT_WORKERS) as pool:
             for found, done in pool.map(write_one, [i for i in targets.image_ids if i in sources]):
                 problems.extend(found)
                 fixes.extend(done)
-        problems.extend(sizes.problems)
         if records is None or any(p.severity == ERROR for p in problems):
-            raise PackError(ValidationReport.from_problems(problems, {"output": None}), fixes)
+            raise PackError(ValidationReport.from_problems(problems + sizes.problems,
+                                                           {"output": None}), fixes)
         try:
             text = json.dumps(records, indent=2, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:  # in-memory records holding non-JSON objects
             raise MagicError(f"the CVQA records cannot be written as JSON ({exc})",
                              hint="use str keys and int values") from None
         (stage / CVQA_SUBMISSION_FILE).write_text(text, encoding="utf-8")
-        report = _write_validated_zip(stage, output, targets, images_dir, suffix, problems, fixes)
+        report = _write_validated_zip(stage, output, checks, suffix, problems, fixes)
     return PackResult(output, report, fixes)

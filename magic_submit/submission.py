@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from magic_submit import challenge as ch
-from magic_submit.archive import ZipLimits, extract_zip
+from magic_submit.archive import ZipLimits, extract_zip, is_system_file
 from magic_submit.dataset import DatasetLayout
-from magic_submit.errors import MagicError
+from magic_submit.errors import MagicError, UsageError
+from magic_submit.naming import TIFF_EXTENSIONS
 
 
 @dataclass
@@ -40,7 +41,7 @@ class SubmissionFiles:
 
 def _wrapped_folder(root: Path, markers: tuple[str, ...]) -> Path | None:
     """The single top folder holding the expected entries, when the user zipped a folder."""
-    children = [c for c in root.iterdir() if c.name not in ("__MACOSX", ".DS_Store")]
+    children = [c for c in root.iterdir() if not is_system_file(c.name)]
     if len(children) == 1 and children[0].is_dir():
         if any((children[0] / m).exists() for m in markers):
             return children[0]
@@ -64,7 +65,7 @@ def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> Submis
         raise MagicError(f"{ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE} are inside the folder "
                          f"'{wrapped.name}/', not at the root", file=source,
                          code="submission-wrapped-folder", hint=hint)
-    if any(p.name.endswith(".tiff") or p.name.endswith(".tif") for p in root.iterdir()):
+    if any(p.suffix.lower() in TIFF_EXTENSIONS for p in root.iterdir()):
         raise MagicError(f"mask files lie at the root; the platform reads them only from "
                          f"{ch.MASKS_PRED_DIR}/", file=source, code="submission-no-parts",
                          hint=f"move the masks into {ch.MASKS_PRED_DIR}/")
@@ -97,11 +98,16 @@ def open_submission(path: str | Path, *, limits: ZipLimits = ZipLimits()) -> Ite
 
 @dataclass
 class ReferenceFiles:
-    """Where the gold masks and gold CVQA file are (None: part absent)."""
+    """Where the gold masks and gold CVQA file are (None: part absent).
+
+    ``is_platform``: the organisers' folder (``masks_refs/`` + ``data_cvqa_ref.json``), not a
+    dataset root + split.
+    """
 
     masks_dir: Path | None
     cvqa_file: Path | None
     description: str
+    is_platform: bool = False
 
 
 def is_platform_reference(path: Path) -> bool:
@@ -118,11 +124,12 @@ def open_reference(path: str | Path, split: str | None = None) -> ReferenceFiles
         masks = path / ch.MASKS_REF_DIR
         cvqa = path / ch.CVQA_REFERENCE_FILE
         return ReferenceFiles(masks if masks.is_dir() else None, cvqa if cvqa.is_file() else None,
-                              f"platform reference {path}")
-    if split is None:
-        raise MagicError(f"{path} has no {ch.MASKS_REF_DIR}/ or {ch.CVQA_REFERENCE_FILE}; for a "
-                         "dataset root say which split to score with --split", file=path,
-                         code="reference-needs-split")
+                              f"platform reference {path}", is_platform=True)
+    if split is None:  # the one place this rule lives: every command maps it to exit status 2
+        raise UsageError(f"{path} has no {ch.MASKS_REF_DIR}/ or {ch.CVQA_REFERENCE_FILE}: a "
+                         "dataset root needs --split (train, valid or test)", file=path,
+                         code="reference-needs-split",
+                         hint="pass --split, or the organisers' folder holding masks_refs/")
     layout = DatasetLayout(path)
     masks, cvqa = layout.find_masks(split), layout.find_cvqa(split)
     if masks is None and cvqa is None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import tifffile
 
-from magic_submit.challenge import PARENTS, QIDS
-
-ANNOTATORS = ("ann0", "ann1", "ann2", "ann3")
+from magic_submit.challenge import ANNOTATORS, PARENTS, QIDS
 
 
 def blob(rng: np.random.Generator, shape: tuple[int, int], fill: float) -> np.ndarray:
@@ -72,6 +71,13 @@ def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+def platform_reference(sample_data: Path, folder: Path, split: str = "test") -> Path:
+    """The organisers' layout of a sample split: ``folder/masks_refs/`` + ``data_cvqa_ref.json``."""
+    shutil.copytree(sample_data / "dermavqa-segmentations" / split, folder / "masks_refs")
+    shutil.copy(sample_data / f"{split}_cvqa.json", folder / "data_cvqa_ref.json")
+    return folder
 
 
 def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:

@@ -55,8 +55,25 @@ def test_grouping_rules() -> None:
         organize([{"encounter_id": "E", "CQID0100001": 1}])
     with pytest.raises(MalformedRecordError, match="encounter_id"):
         organize([{"CQID010-001": 1}])
-    with pytest.raises(MalformedRecordError, match="list"):
-        organize([{"encounter_id": "E", "CQID010-001": [1]}])
+    # Grouping keeps any value, as officially: only set() of a scored pair needs it hashable.
+    assert organize([{"encounter_id": "E", "CQID010-001": [1]}]) == {"E": {"CQID010": [[1]]}}
+
+
+def test_unhashable_answers_crash_only_where_the_official_scorer_builds_sets() -> None:
+    gold = [record("ENC1"), record("ENC2")]
+    # A list outside the gold encounters and a dict under an unscored family: scored normally.
+    ignored = [record("ENC1"), record("ENC2"), {**record("ENC9"), "CQID010-001": [1, 2]},
+               {**record("ENC1"), "CQID099-001": {"a": 1}}]
+    assert score_cvqa(gold, ignored).scores["accuracy_all"] == 1.0
+    # In a gold encounter under a scored family: the official set() crashes; every pair named.
+    broken = [{**record("ENC1"), "CQID010-001": [1]}, {**record("ENC2"), "CQID025-001": {"x": 1}}]
+    with pytest.raises(MalformedRecordError) as info:
+        score_cvqa(gold, broken, system_source="data_cvqa_sys.json")
+    assert info.value.code == "cvqa-unhashable" and info.value.file == "data_cvqa_sys.json"
+    assert "ENC1/CQID010: list [1]" in info.value.message and "ENC2/CQID025: dict" in info.value.message
+    with pytest.raises(MalformedRecordError, match="ENC2/CQID036") as info:
+        score_cvqa([{**record("ENC2"), "CQID036-001": [0]}], [record("ENC2")], gold_source="gold.json")
+    assert info.value.file == "gold.json"
 
 
 def test_missing_answers_raise_with_every_id_or_score_zero_when_allowed() -> None:

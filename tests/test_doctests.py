@@ -13,6 +13,7 @@ from conftest import REPO
 CORE_MODULES = [
     "magic_submit.challenge", "magic_submit.naming", "magic_submit.errors", "magic_submit.masks",
     "magic_submit.submission", "magic_submit.definitions", "magic_submit.text",
+    "magic_submit.formatting",
     "evaluation.segmentation",
     "evaluation.cvqa",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from builders import zip_folder
+from builders import platform_reference, zip_folder
 from typer.testing import CliRunner
 
 from evaluation.bootstrap import SEG_KEYS
@@ -133,9 +133,7 @@ def test_table_csv_and_names(teams, sample_data: Path, tmp_path: Path) -> None:
 
 
 def test_platform_reference_and_zip(teams, sample_data: Path, tmp_path: Path) -> None:
-    ref = tmp_path / "platform"
-    shutil.copytree(sample_data / "dermavqa-segmentations" / "test", ref / "masks_refs")
-    shutil.copy(sample_data / "test_cvqa.json", ref / "data_cvqa_ref.json")
+    ref = platform_reference(sample_data, tmp_path / "platform")
     archive = zip_folder(teams["sample"], tmp_path / "team.zip")
     result = board_json(archive, teams["degraded"], "--reference", ref, "--bootstrap", 100)
     assert [s["submission"] for s in result["rankings"]["dice"]] == ["team", "degraded"]
@@ -210,3 +208,24 @@ def test_through_a_subprocess(teams, sample_data: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rankings"]["dice"][0]["submission"] == "submission"
     assert "wrote" in done.stderr and (tmp_path / "leaderboard.csv").is_file()
+
+
+def test_single_part_submissions_are_ranked_on_their_part(teams, sample_data: Path,
+                                                          tmp_path: Path) -> None:
+    masks_only, cvqa_only = tmp_path / "masks_only", tmp_path / "cvqa_only"
+    shutil.copytree(teams["sample"] / "masks_preds", masks_only / "masks_preds")
+    cvqa_only.mkdir()
+    shutil.copy(teams["sample"] / "data_cvqa_sys.json", cvqa_only)
+    result = board_json(masks_only, cvqa_only, teams["degraded"], "--reference", sample_data,
+                        "--split", "test", "--bootstrap", 50)
+    assert all(s["valid"] for s in result["submissions"]), result["submissions"]
+    for metric, ranked in result["rankings"].items():
+        names = [s["submission"] for s in ranked]
+        part = "masks_only" if metric in SEG_KEYS else "cvqa_only"
+        other = "cvqa_only" if part == "masks_only" else "masks_only"
+        assert sorted(names) == sorted([part, "degraded"]) and other not in names, metric
+    assert [s["submission"] for s in result["rankings"]["dice"]][0] == "masks_only"
+    assert [s["submission"] for s in result["rankings"]["accuracy_all"]][0] == "cvqa_only"
+    notes = {s["name"]: " ".join(s["notes"]) for s in result["submissions"]}
+    assert "no data_cvqa_sys.json: CVQA not scored" in notes["masks_only"]
+    assert "no masks_preds/: segmentation not scored" in notes["cvqa_only"]

@@ -113,7 +113,7 @@ def test_without_fix_repairable_inputs_are_errors_and_nothing_is_written(
     assert errors == {("mask-values-255", FIRST_ID), ("mask-values-probability", SECOND_ID),
                       ("mask-size", "IMG_ENC00909_00001"), ("mask-extension", "IMG_ENC00909_00002"),
                       ("mask-extension", "IMG_ENC00910_00001"), ("mask-not-2d", "IMG_ENC00910_00002"),
-                      ("cvqa-unpadded", "ENC00908")}
+                      ("pack-unpadded", "ENC00908")}
     assert isinstance(caught.value, MagicError) and len(caught.value.ids) == 7
     assert output.read_bytes() == b"previous upload"  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json", "preds", "submission.zip"]

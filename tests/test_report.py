@@ -7,11 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import zip_folder
+from builders import platform_reference, zip_folder
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -21,12 +22,27 @@ from magic_submit.cli import app
 from magic_submit.reporting import html_report
 from magic_submit.reporting.confusion import cvqa_confusions
 from magic_submit.reporting.gallery import worst_images
-from magic_submit.reporting.html_parts import referenced_files
 from magic_submit.reporting.overlay import (
     BACKGROUND_GREY, PREDICTION_COLOUR, boundary, display_size, downscale_mask, render_overlay,
 )
 
 runner = CliRunner()
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.links.extend(v for k, v in attrs if k in ("src", "href") and v)
+
+
+def referenced_files(page_text: str) -> list[str]:
+    """Every ``src``/``href`` value of a page other than in-page anchors (``#...``)."""
+    collector = _LinkCollector()
+    collector.feed(page_text)
+    return [link for link in collector.links if not link.startswith("#")]
 
 
 def run_report(*args: str):
@@ -113,16 +129,9 @@ def test_nan_image_is_named_and_shown_first(tmp_path: Path, sample_data: Path,
     assert first and first.group(1) == image_id  # NaN images lead the gallery
 
 
-def _platform_reference(sample_data: Path, root: Path) -> Path:
-    ref = root / "platform"
-    shutil.copytree(sample_data / "dermavqa-segmentations" / "test", ref / "masks_refs")
-    shutil.copy(sample_data / "test_cvqa.json", ref / "data_cvqa_ref.json")
-    return ref
-
-
 def test_platform_reference_with_and_without_photos(tmp_path: Path, sample_data: Path,
                                                     sample_submission: Path) -> None:
-    ref = _platform_reference(sample_data, tmp_path)
+    ref = platform_reference(sample_data, tmp_path / "platform")
     with_photos = run_report(sample_submission, "--reference", ref, "--images",
                              sample_data / "images_test", "--output", tmp_path / "a", "--worst", 3)
     assert with_photos.exit_code == 0, with_photos.output
@@ -283,3 +292,17 @@ def test_docstring_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_unreadable_photo_is_drawn_on_grey_with_a_note(tmp_path: Path, sample_data: Path,
+                                                       sample_submission: Path) -> None:
+    photos = Path(shutil.copytree(sample_data / "images_test", tmp_path / "photos"))
+    for photo in photos.iterdir():  # every photo damaged: the worst image's is among them
+        photo.write_bytes(photo.read_bytes()[:300] if photo.name.endswith("1.jpg") else b"junk")
+    result = run_report(sample_submission, "--reference", sample_data, "--split", "test",
+                        "--images", photos, "--output", tmp_path / "out", "--worst", 2)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "photo not shown" in result.output
+    assert "cannot" in result.output and "photos/IMG_ENC" in result.output
+    page = assert_page_is_whole(tmp_path / "out")
+    assert page.count("no photo: grey background") == 2

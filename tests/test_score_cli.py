@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import struct
 import subprocess
 import zipfile
 import sys
@@ -15,7 +16,7 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from builders import write_json, zip_folder
+from builders import platform_reference, write_json, write_seg_case, zip_folder
 from evaluation.outputs import OFFICIAL_KEYS
 from magic_submit.cli import app
 from reference_impl import score_cvqa_files, score_segmentation_folders
@@ -70,9 +71,7 @@ def test_zip_and_folder_give_the_same_numbers(tmp_path: Path, sample_data: Path,
 
 
 def test_platform_reference_layout(tmp_path: Path, sample_data: Path, sample_submission: Path) -> None:
-    ref = tmp_path / "ref"
-    shutil.copytree(sample_data / "dermavqa-segmentations" / "test", ref / "masks_refs")
-    shutil.copy(sample_data / "test_cvqa.json", ref / "data_cvqa_ref.json")
+    ref = platform_reference(sample_data, tmp_path / "ref")
     platform = score_json(sample_submission, "--reference", ref)
     dataset = score_json(sample_submission, "--reference", sample_data, "--split", "test")
     assert {k: platform[k] for k in OFFICIAL_KEYS} == {k: dataset[k] for k in OFFICIAL_KEYS}
@@ -259,3 +258,84 @@ def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path, sample_data: Pat
     blocker.write_text("x")
     assert score(sample_submission, "--reference", sample_data, "--split", "test",
                  "--output", blocker)[0] == 2
+
+
+def test_progress_counts_images_not_reference_files(tmp_path: Path) -> None:
+    from evaluation.scorer import score_segmentation
+
+    ref, pred = write_seg_case(tmp_path, np.random.default_rng(4), n_images=5)
+    (ref / ".hidden_mask_ann0.tiff").write_bytes(b"")  # never scanned, never counted
+    started, done = [], []
+    score_segmentation(pred, ref, on_start=started.append, on_image=lambda: done.append(1))
+    n_files = sum(1 for _ in ref.glob("*.tiff"))
+    assert started == [5] and len(done) == 5 and n_files > 5
+
+
+def test_reference_faults_are_blamed_on_the_reference(tmp_path: Path, sample_data: Path,
+                                                     sample_submission: Path) -> None:
+    ref = platform_reference(sample_data, tmp_path / "ref")
+    golds = sorted((ref / "masks_refs").glob("IMG_ENC00908_00001_mask_ann*.tiff"))
+    assert len(golds) >= 2
+    shape = tifffile.imread(golds[0]).shape
+    tifffile.imwrite(golds[1], np.zeros(shape[::-1], np.uint8))  # same pixels, other shape
+    broken = sorted((ref / "masks_refs").glob("IMG_ENC00909_00001_mask_ann*.tiff"))[0]
+    broken.write_bytes(b"not a tiff")
+    code, out, err = score(sample_submission, "--reference", ref, "--json")
+    assert code == 1 and "Traceback" not in err
+    error = json.loads(out)["error"]
+    message = error["message"]
+    assert "[reference]" in message and "annotator masks of IMG_ENC00908_00001 differ in shape" in message
+    assert golds[1].name in message and broken.name in message and "[prediction]" not in message
+    assert "reference masks" in error["hint"] and "write 2-D masks" not in error["hint"]
+    assert "IMG_ENC00908_00001: IMG_ENC00908_00001" not in err  # ids are not repeated
+
+
+def test_prediction_size_fault_names_the_prediction_once(submission_copy: Path,
+                                                         sample_data: Path) -> None:
+    mask = sorted((submission_copy / "masks_preds").glob("*.tiff"))[0]
+    tifffile.imwrite(mask, np.zeros((352, 352), np.uint8))
+    code, out, err = score(submission_copy, "--reference", sample_data, "--split", "test", "--json")
+    error = json.loads(out)["error"]
+    assert code == 1 and f"[prediction] {mask}: prediction and reference sizes differ" in error["message"]
+    assert error["hint"].startswith("write 2-D masks") and err.count(mask.name) == 1
+
+
+def test_tiff_size_bomb_is_refused_before_decoding(submission_copy: Path, sample_data: Path) -> None:
+    mask = sorted((submission_copy / "masks_preds").glob("*.tiff"))[0]
+    tifffile.imwrite(mask, np.zeros((2, 2), np.uint8))
+    data = bytearray(mask.read_bytes())
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd)
+    for i in range(count):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, entry)[0] in (256, 257):  # ImageWidth, ImageLength
+            struct.pack_into("<HII", data, entry + 2, 4, 1, 60_000)
+    mask.write_bytes(bytes(data))
+    code, _, err = score(submission_copy, "--reference", sample_data, "--split", "test")
+    assert code == 1 and "3600000000 pixels" in err and mask.name in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where, code", [("other encounter", 0), ("unscored family", 0),
+                                         ("scored pair", 1)])
+def test_unhashable_answers_fail_only_where_the_official_scorer_crashes(
+        submission_copy: Path, sample_data: Path, where: str, code: int) -> None:
+    path = submission_copy / "data_cvqa_sys.json"
+    records = json.loads(path.read_text())
+    if where == "other encounter":
+        records.append({**records[0], "encounter_id": "ENC99999", "CQID010-001": [1]})
+    elif where == "unscored family":
+        records[0]["CQID099-001"] = {"a": 1}
+    else:
+        records[0]["CQID010-001"] = [1]
+    write_json(path, records)
+    status, out, err = score(submission_copy, "--reference", sample_data, "--split", "test")
+    assert status == code and "Traceback" not in err
+    if code:
+        assert f"{records[0]['encounter_id']}/CQID010: list [1]" in err and "data_cvqa_sys.json" in err
+
+
+def test_json_is_ascii_for_any_file_name(tmp_path: Path, sample_data: Path) -> None:
+    code, out, _ = score(tmp_path / "sous-dossier-é", "--reference", sample_data, "--split", "test",
+                         "--json")
+    assert code == 1 and out.isascii() and "\\u00e9" in out
+    assert json.loads(out)["error"]["file"].endswith("sous-dossier-é")

@@ -87,14 +87,20 @@ def test_json_has_every_field(submission: Path, sample_data: Path) -> None:
     lambda s, d, t: [s, "--split", d / "test.json", "--images", t / "nowhere"],
     lambda s, d, t: [s, "--split", d / "test.json", "--images", d / "images_valid"],
     lambda s, d, t: [s, "--split", d / "test.json", "--reference", t],
-    lambda s, d, t: [t / "no-submission", "--split", d / "test.json"],
     lambda s, d, t: [s],
 ], ids=["images and reference", "no split file", "records as split", "no image folder",
-        "other split's images", "empty reference", "no submission", "no --split"])
+        "other split's images", "empty reference", "no --split"])
 def test_usage_errors_exit_2(make_args, sample_submission: Path, sample_data: Path,
                              tmp_path: Path) -> None:
     code, _, err = invoke(*make_args(sample_submission, sample_data, tmp_path))
     assert code == 2 and "Traceback" not in err
+
+
+def test_missing_submission_is_a_finding_exit_1(sample_data: Path, tmp_path: Path) -> None:
+    code, out, err = invoke(tmp_path / "no-submission", "--split", sample_data / "test.json", "--json")
+    assert code == 1 and "Traceback" not in err
+    (problem,) = json.loads(out)["errors"]
+    assert problem["code"] == "submission-missing" and "no-submission" in problem["file"]
 
 
 def test_subprocess_exit_statuses(submission: Path, sample_data: Path) -> None:

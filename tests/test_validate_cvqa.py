@@ -188,3 +188,22 @@ def test_definitions_file_gives_the_option_counts(submission: Path, sample_data:
     bad.write_text(json.dumps(broken), encoding="utf-8")
     status, report = validate_cli(submission, sample_data, "--definitions", str(bad))
     assert status == 2 and "definitions" in report["error"]["message"]
+
+
+def test_unhashable_answers_are_errors_only_where_the_scorer_reads_them(submission: Path,
+                                                                        sample_data: Path) -> None:
+    records = load_records(submission)
+    records.append({**records[0], "encounter_id": "ENC00852", "CQID010-001": [1],
+                    "CQID011-002": {"x": 1}})  # outside the split: never read
+    records[1]["CQID099-001"] = [1]  # not a scored family: never read
+    save_records(submission, records)
+    status, report = validate_cli(submission, sample_data)
+    assert status == 0 and report["valid"], report["errors"]
+    assert {p["encounter_id"] for p in problems_of(report, "cvqa-extra-encounter")} == {"ENC00852"}
+    assert [p["qid"] for p in problems_of(report, "cvqa-unknown-qid")] == ["CQID099-001"]
+    records[2]["CQID010-001"] = [1]  # a split encounter, a scored family: the scorer crashes
+    save_records(submission, records)
+    status, report = validate_cli(submission, sample_data)
+    (problem,) = report["errors"]
+    assert status == 1 and problem["code"] == "cvqa-value-type" and "unhashable" in problem["message"]
+    assert (problem["encounter_id"], problem["qid"]) == (records[2]["encounter_id"], "CQID010-001")

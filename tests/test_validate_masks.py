@@ -208,5 +208,5 @@ def test_tiff_claiming_billions_of_pixels_is_not_decoded(submission: Path, sampl
     mask_path(submission).write_bytes(bytes(data))
     status, report = validate_cli(submission, sample_data)
     (problem,) = report["errors"]
-    assert status == 1 and problem["code"] == "mask-unreadable"
+    assert status == 1 and problem["code"] == "mask-too-large"
     assert "3600000000 pixels" in problem["message"]

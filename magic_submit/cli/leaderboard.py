@@ -42,21 +42,19 @@ def leaderboard_command(
 ) -> None:
     """Score every submission once, rank them on each official metric with 95% bootstrap
     intervals (encounters resampled), and say which neighbour differences are real."""
-    from magic_submit.console import note, progress_counter, progress_enabled, report_error, stdout
+    from magic_submit.console import (
+        exit_with_error, note, print_json, progress_counter, progress_enabled,
+    )
     from magic_submit.errors import MagicError
-    from magic_submit.jsonio import dumps_strict
     from magic_submit.reporting.leaderboard import (
-        HEADLINE_METRICS, RANKED_METRICS, default_names, evaluate_submission, rank_contenders,
+        HEADLINE_METRICS, RANKED_METRICS, default_names, evaluate_submission, leaderboard_checks,
+        rank_contenders,
     )
     from magic_submit.reporting.leaderboard_output import (
         leaderboard_json, print_leaderboard, write_leaderboard_csv,
     )
     from magic_submit.reporting.reference import open_reference_context
-    from magic_submit.submission import is_platform_reference
 
-    if reference.is_dir() and not is_platform_reference(reference) and split is None:
-        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
-                                 param_hint="--split")
     names = list(name) if name else default_names(submissions)
     if len(names) != len(submissions):
         raise typer.BadParameter(f"{len(names)} --name for {len(submissions)} submissions: give one "
@@ -70,18 +68,16 @@ def leaderboard_command(
     if unknown:
         raise typer.BadParameter(f"unknown metric {', '.join(unknown)}; choose from "
                                  f"{', '.join(RANKED_METRICS)} or 'all'", param_hint="--metric")
-    try:
+    try:  # the reference, its split and the expected mask sizes: read once for every submission
         ref = open_reference_context(reference, split)
+        checks = leaderboard_checks(ref)
     except MagicError as error:
-        report_error(error)
-        if json_output:
-            stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
-        raise typer.Exit(1) from None
+        exit_with_error(error, json_output=json_output)
     contenders = []
     with progress_counter("scoring submissions", len(submissions),
                           enabled=progress_enabled(quiet) and not json_output) as advance:
         for path, label in zip(submissions, names):
-            contenders.append(evaluate_submission(path, label, ref, suffix=suffix))
+            contenders.append(evaluate_submission(path, label, ref, suffix=suffix, checks=checks))
             advance()
     board = rank_contenders(contenders, ref, n_resamples=bootstrap, seed=seed,
                             empty_is_one=empty_is_one)
@@ -96,7 +92,7 @@ def leaderboard_command(
             if not c.valid:
                 note(f"{c.name}: not ranked ({len(c.problems)} problem(s))")
     if json_output:
-        stdout.print(dumps_strict(leaderboard_json(board)), highlight=False)
+        print_json(leaderboard_json(board))
     else:
         print_leaderboard(board, shown)
     if not any(c.valid for c in contenders):

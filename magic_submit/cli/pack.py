@@ -43,8 +43,7 @@ def pack_command(
 ) -> None:
     """Write submission.zip: masks named from the split, 2-D 0/1 uint8 TIFFs, data_cvqa_sys.json
     and masks_preds/ at the root, validated before it replaces OUTPUT. Exit 1 if invalid."""
-    from magic_submit.cli.validate import echo_json, exit_on_input_error
-    from magic_submit.console import stderr, stdout
+    from magic_submit.console import EXIT_USAGE, exit_with_error, print_json, stderr, stdout
     from magic_submit.errors import MagicError
     from magic_submit.packing import PackError, pack_submission
     from magic_submit.validation import render_text
@@ -59,7 +58,7 @@ def pack_command(
                                  suffix=suffix)
     except PackError as error:
         if json_output:
-            echo_json({"output": None, "fixes": error.fixes, "report": error.report.to_dict()})
+            print_json({"output": None, "fixes": error.fixes, "report": error.report.to_dict()})
         else:
             print_fixes(error.fixes, limit)
             stderr.print(render_text(error.report, limit=limit, name="pack"), markup=False,
@@ -69,11 +68,11 @@ def pack_command(
                          "and unpadded families)"),
                          markup=False, highlight=False)
         raise typer.Exit(1) from None
-    except MagicError as error:
-        exit_on_input_error(error, json_output)
+    except MagicError as error:  # a split file, image folder or input that cannot be used
+        exit_with_error(error, json_output=json_output, status=EXIT_USAGE)
     if json_output:
-        echo_json({"output": str(result.output), "fixes": result.fixes,
-                   "report": result.report.to_dict()})
+        print_json({"output": str(result.output), "fixes": result.fixes,
+                    "report": result.report.to_dict()})
         return
     print_fixes(result.fixes, limit)
     stderr.print(render_text(result.report, limit=limit, name=str(output)), markup=False,

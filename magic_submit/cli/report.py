@@ -33,15 +33,12 @@ def report_command(
     """Write OUTPUT/index.html: the scores, per-image Jaccard/Dice histograms, per-family CVQA
     accuracies, the worst images with every outline, and a CVQA confusion view per family."""
     from evaluation.outputs import score_submission
-    from magic_submit.console import note, report_error, stdout
+    from magic_submit.console import exit_with_error, note, stdout
     from magic_submit.errors import MagicError
     from magic_submit.reporting.html_report import write_report
     from magic_submit.reporting.reference import open_reference_context
-    from magic_submit.submission import is_platform_reference, open_submission
+    from magic_submit.submission import open_submission
 
-    if reference.is_dir() and not is_platform_reference(reference) and split is None:
-        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
-                                 param_hint="--split")
     if images is not None and not images.is_dir():
         raise typer.BadParameter(f"{images} is not a folder", param_hint="--images")
     try:
@@ -51,8 +48,7 @@ def report_command(
             report.notes[:0] = sub.notes
             files = write_report(report, ref, sub, output, worst=worst, suffix=suffix)
     except MagicError as error:
-        report_error(error)
-        raise typer.Exit(1) from None
+        exit_with_error(error)
     if not quiet:
         for message in report.all_notes() + files.notes:
             note(message)

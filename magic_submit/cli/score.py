@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.challenge import DEFAULT_SUFFIX, DEFAULT_WORKERS, SPLITS
 from magic_submit.cli import app
 from magic_submit.errors import MagicError
-
-
-def _format_value(value: float | int) -> str:
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.4f}"
-    return str(value)
+from magic_submit.formatting import format_value
 
 
 def print_score_table(report, title: str) -> None:
@@ -31,7 +25,7 @@ def print_score_table(report, title: str) -> None:
     table.add_column("value", justify="right")
     table.add_column("meaning")
     for key, value in report.official().items():
-        table.add_row(key, _format_value(value), METRIC_DESCRIPTIONS.get(key, ""))
+        table.add_row(key, format_value(value), METRIC_DESCRIPTIONS.get(key, ""))
     stdout.print(table)
     seg = report.segmentation
     if seg is not None and seg.nan_images:
@@ -43,7 +37,7 @@ def print_score_table(report, title: str) -> None:
         stdout.print("With the common convention (both empty = 1.0):", highlight=False)
         for key in FLOAT_SEG_KEYS:
             name = key + EMPTY_IS_ONE_SUFFIX
-            stdout.print(f"  {name} = {_format_value(seg.scores[name])}", highlight=False)
+            stdout.print(f"  {name} = {format_value(seg.scores[name])}", highlight=False)
 
 
 @app.command("score")
@@ -65,39 +59,34 @@ def score_command(
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
                                                 "empty and a missing answer as wrong instead of "
                                                 "stopping.")] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Threads reading masks.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Threads reading masks.")] = DEFAULT_WORKERS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
 ) -> None:
     """Score a submission exactly as the official scorer does (same keys, same numbers)."""
     from evaluation.outputs import score_submission, write_outputs
-    from magic_submit.console import note, progress_counter, progress_enabled, report_error, stdout
-    from magic_submit.jsonio import dumps_strict
-    from magic_submit.submission import is_platform_reference, open_reference, open_submission
+    from magic_submit.console import (
+        exit_with_error, note, print_json, progress_counter, progress_enabled,
+    )
+    from magic_submit.submission import open_reference, open_submission
 
-    if reference.is_dir() and not is_platform_reference(reference) and split is None:
-        raise typer.BadParameter("a dataset root needs --split (train, valid or test)",
-                                 param_hint="--split")
     try:
         ref = open_reference(reference, split)
         with open_submission(submission) as sub:
-            n_images = sum(1 for _ in ref.masks_dir.glob("*.tiff")) if ref.masks_dir else 0
-            with progress_counter("scoring masks", n_images,
-                                  enabled=progress_enabled(quiet) and not json_output) as advance:
+            with progress_counter("scoring masks",
+                                  enabled=progress_enabled(quiet) and not json_output) as progress:
                 report = score_submission(sub, ref, suffix=suffix, allow_missing=allow_missing,
-                                          workers=workers, on_image=advance)
+                                          workers=workers, on_start=progress.start,
+                                          on_image=progress.advance)
             report.notes[:0] = sub.notes
         written = write_outputs(report, output) if output is not None else []
     except MagicError as error:
-        report_error(error)
-        if json_output:
-            stdout.print(dumps_strict({"error": error.to_dict()}), highlight=False)
-        raise typer.Exit(1) from None
+        exit_with_error(error, json_output=json_output)
     for path in written if not quiet else []:
         note(f"wrote {path}")
     if not quiet:
         for message in report.all_notes():
             note(message)
     if json_output:
-        stdout.print(dumps_strict(report.full()), highlight=False)
+        print_json(report.full())
     else:
         print_score_table(report, f"{submission} vs {ref.description}")

@@ -11,27 +11,11 @@ from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
 
 
-def echo_json(data: dict) -> None:
-    """JSON on stdout, ASCII-escaped: valid even for file names that are not UTF-8."""
-    import json
-
-    typer.echo(json.dumps(data, indent=2))
-
-
-def exit_on_input_error(error, json_output: bool) -> None:
-    """A split file, image folder or definitions file that cannot be used: usage error (exit 2)."""
-    from magic_submit.console import report_error
-    report_error(error)
-    if json_output:
-        echo_json({"error": error.to_dict()})
-    raise typer.Exit(2)
-
-
 @app.command("validate-submission")
 def validate_command(
-    submission: Annotated[Path, typer.Argument(exists=True, help="Submission folder or .zip (the "
-                                               "upload itself) with masks_preds/ and "
-                                               "data_cvqa_sys.json at its root.")],
+    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip (the upload itself) "
+                                               "with masks_preds/ and data_cvqa_sys.json at its "
+                                               "root.")],
     split: Annotated[Path, typer.Option("--split", help="The split's query file (test.json): its "
                                         "encounter_id and image_ids are what must be covered.")],
     images: Annotated[Optional[Path], typer.Option("--images", help="The split's images: every mask "
@@ -41,9 +25,9 @@ def validate_command(
                                                       "masks instead: masks_refs/'s folder, a masks "
                                                       "folder or a dataset root (organisers).")
                          ] = None,
-    definitions: Annotated[Optional[Path], typer.Option(help="Official definitions file for option "
-                                                        "counts (default: the package's table).")
-                           ] = None,
+    definitions: Annotated[Optional[Path], typer.Option(help="Official definitions file, checked "
+                                                        "against the package's question table "
+                                                        "(option counts).")] = None,
     suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
                       ] = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: valid, "
@@ -52,8 +36,9 @@ def validate_command(
                                            "problem code).")] = False,
 ) -> None:
     """Check a submission as the platform will read it. Exit 0: it will be scored as intended
-    (warnings allowed); 1: it will not; 2: usage error."""
-    from magic_submit.console import stdout
+    (warnings allowed); 1: it will not (a missing submission included); 2: usage error (bad
+    options, or a split file, image folder, reference or definitions file that cannot be used)."""
+    from magic_submit.console import EXIT_USAGE, exit_with_error, print_json, stdout
     from magic_submit.errors import MagicError
     from magic_submit.validation import render_text, validate_submission
 
@@ -63,10 +48,10 @@ def validate_command(
         report = validate_submission(submission, split, images_dir=images,
                                      reference_masks=reference, definitions=definitions,
                                      suffix=suffix)
-    except MagicError as error:
-        exit_on_input_error(error, json_output)
+    except MagicError as error:  # the inputs besides the submission cannot be used
+        exit_with_error(error, json_output=json_output, status=EXIT_USAGE)
     if json_output:
-        echo_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         stdout.print(render_text(report, limit=0 if show_all else 10, name=str(submission)),
                      markup=False, highlight=False)

@@ -2,6 +2,7 @@
 
 Worst first: images whose official score is NaN (they make the macro means NaN), then by the
 best annotator's Jaccard (the paper's Jacc. M(Max) per image), lowest first; ties by image id.
+A photo that cannot be read is replaced by grey, with a note: the report is still written.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.scorer import index_masks
-from evaluation.segmentation import ImageResult, official_max
+from evaluation.segmentation import ImageResult
 from magic_submit.challenge import DEFAULT_SUFFIX
+from magic_submit.errors import MagicError
 from magic_submit.masks import read_mask
 from magic_submit.reporting.overlay import GALLERY_MAX_SIDE, render_overlay
 
@@ -21,7 +23,7 @@ GALLERY_DIR = "gallery"
 
 
 def _badness(result: ImageResult) -> tuple[int, float, str]:
-    best = official_max(result.jaccards)
+    best = result.macro_values()[0]  # the best annotator's Jaccard; NaN officially
     return (0, 0.0, result.image_id) if math.isnan(best) else (1, best, result.image_id)
 
 
@@ -43,8 +45,12 @@ class GalleryItem:
 
 def write_gallery(items: Sequence[ImageResult], reference_masks: Path, prediction_masks: Path | None,
                   photos: Mapping[str, Path], output_dir: Path, *, suffix: str = DEFAULT_SUFFIX,
-                  max_side: int = GALLERY_MAX_SIDE) -> list[GalleryItem]:
-    """Draw each image's overlay into ``output_dir/gallery/`` and describe it for the page."""
+                  max_side: int = GALLERY_MAX_SIDE,
+                  notes: list[str] | None = None) -> list[GalleryItem]:
+    """Draw each image's overlay into ``output_dir/gallery/`` and describe it for the page.
+
+    A photo that cannot be read is drawn as grey and said in ``notes`` (when given).
+    """
     if not items:
         return []
     gold_index = index_masks(reference_masks).by_labeler
@@ -57,7 +63,14 @@ def write_gallery(items: Sequence[ImageResult], reference_masks: Path, predictio
         pred_file = pred_index.get(result.image_id)
         prediction = read_mask(pred_file) if pred_file is not None else None
         photo = photos.get(result.image_id)
-        image = render_overlay(photo, golds, prediction, max_side)
+        try:
+            image = render_overlay(photo, golds, prediction, max_side)
+        except MagicError as error:  # an unreadable photo: the masks on grey instead
+            if notes is not None:
+                why = error.render(with_hint=False)
+                notes.append(f"{result.image_id}: photo not shown ({why})")
+            photo = None
+            image = render_overlay(None, golds, prediction, max_side)
         name = f"{result.image_id}.jpg"
         # JPEG: photos compress ~5x better than PNG and much faster; 4:4:4 keeps outlines crisp.
         image.save(folder / name, quality=90, subsampling=0)

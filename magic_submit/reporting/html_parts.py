@@ -6,10 +6,9 @@ Every text that comes from files is escaped; images are relative ``src`` paths b
 from __future__ import annotations
 
 import html
-import math
-from html.parser import HTMLParser
 from collections.abc import Iterable, Sequence
 
+from magic_submit.formatting import format_value
 from magic_submit.reporting.confusion import ConfusionMatrix
 from magic_submit.reporting.gallery import GalleryItem
 from magic_submit.reporting.overlay import ANNOTATOR_COLOURS, PREDICTION_COLOUR, hex_colour
@@ -52,18 +51,12 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def fmt(value: object, digits: int = 4) -> str:
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.{digits}f}"
-    return str(value)
-
-
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
           text_columns: Sequence[int] = (0,), attrs: str = "") -> str:
     """An HTML table; the columns listed in ``text_columns`` are left-aligned text."""
     def cell(tag: str, index: int, value: object) -> str:
         cls = ' class="text"' if index in text_columns else ""
-        return f"<{tag}{cls}>{esc(fmt(value))}</{tag}>"
+        return f"<{tag}{cls}>{esc(format_value(value))}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
@@ -85,19 +78,21 @@ def legend() -> str:
 
 def gallery_figure(item: GalleryItem) -> str:
     r = item.result
-    best = max((j for j in r.jaccards if not math.isnan(j)), default=math.nan)
+    best = r.macro_values()[0]  # the best annotator's Jaccard, NaN as officially (gallery order)
     flag = ' <span class="nan">NaN</span>' if r.has_nan else ""
     rows = []
     for annotator, jac, dice, gold in zip(r.annotators, r.jaccards, r.dices, r.gold_pixels):
         colour = hex_colour(ANNOTATOR_COLOURS.get(annotator, (255, 255, 255)))
         rows.append(f'<tr><td class="text"><span class="swatch" style="background:{colour}">'
-                    f"</span>{esc(annotator)}</td><td>{fmt(jac, 3)}</td><td>{fmt(dice, 3)}</td>"
+                    f"</span>{esc(annotator)}</td><td>{format_value(jac, 3)}</td>"
+                    f"<td>{format_value(dice, 3)}</td>"
                     f"<td>{gold}</td></tr>")
     photo_note = "" if item.has_photo else ' <span class="note">(no photo: grey background)</span>'
     missing = ' <span class="nan">no prediction</span>' if r.missing_prediction else ""
     picture = image(item.file, r.image_id, ' width="{}" height="{}"'.format(*item.size))
     return (f'<figure class="gallery-item" id="img-{esc(r.image_id)}">{picture}'
-            f"<figcaption><b>{esc(r.image_id)}</b> best Jaccard {fmt(best, 3)}{flag}{missing}"
+            f"<figcaption><b>{esc(r.image_id)}</b> best Jaccard {format_value(best, 3)}"
+            f"{flag}{missing}"
             f"{photo_note}<table><thead><tr><th class=\"text\">annotator</th><th>Jaccard</th>"
             f"<th>Dice</th><th>gold px</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<span class="note">prediction: {r.pred_pixels} px</span></figcaption></figure>')
@@ -127,19 +122,3 @@ def page(title: str, sections: Sequence[str]) -> str:
             f"<title>{esc(title)}</title><style>{CSS}</style>"
             f"<script>{IMAGE_CHECK_SCRIPT}</script></head>\n<body>\n"
             + "\n".join(sections) + "\n</body></html>\n")
-
-
-class _LinkCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.links.extend(v for k, v in attrs if k in ("src", "href") and v)
-
-
-def referenced_files(page_text: str) -> list[str]:
-    """Every ``src``/``href`` value of a page other than in-page anchors (``#...``)."""
-    collector = _LinkCollector()
-    collector.feed(page_text)
-    return [link for link in collector.links if not link.startswith("#")]

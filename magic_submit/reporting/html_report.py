@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.outputs import METRIC_DESCRIPTIONS, ScoreReport, csv_text, write_outputs
-from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, official_max, official_mean
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
 from magic_submit import __version__
 from magic_submit.challenge import DEFAULT_SUFFIX, PARENTS
 from magic_submit.definitions import Definitions, load_definitions
@@ -63,11 +63,11 @@ def _summary_section(report: ScoreReport, title: str, reference: str) -> str:
 
 
 def _segmentation_plots(report: ScoreReport, output_dir: Path) -> list[Path]:
-    images = report.segmentation.images
+    per_image = [r.macro_values() for r in report.segmentation.images]  # (jmax, jmean, dmax, dmean)
     written = []
-    for name, values_of in (("Jaccard", lambda r: r.jaccards), ("Dice", lambda r: r.dices)):
-        series = {"best annotator (M(Max))": [official_max(values_of(r)) for r in images],
-                  "mean over annotators (M(Mean))": [official_mean(values_of(r)) for r in images]}
+    for name, first in (("Jaccard", 0), ("Dice", 2)):
+        series = {"best annotator (M(Max))": [v[first] for v in per_image],
+                  "mean over annotators (M(Mean))": [v[first + 1] for v in per_image]}
         written.append(plot_score_histogram(series, f"Per-image {name}",
                                             output_dir / PLOTS_DIR / f"{name.lower()}_hist.png"))
     return written
@@ -124,7 +124,8 @@ def write_report(report: ScoreReport, reference: ReferenceContext, submission: S
         if not photos:
             files.notes.append("no photos found (pass --images DIR): masks drawn on grey")
         items = write_gallery(worst_images(seg.images, worst), reference.files.masks_dir,
-                              submission.masks_dir, photos, output_dir, suffix=suffix)
+                              submission.masks_dir, photos, output_dir, suffix=suffix,
+                              notes=files.notes)
         files.written.extend(output_dir / item.file for item in items)
         if items:  # --worst 0: no gallery
             sections.append(f'<section id="gallery-section"><h2>The {len(items)} worst images</h2>'

@@ -1,6 +1,7 @@
 """A leaderboard of several submissions with bootstrap intervals and paired flip rates.
 
-Each submission is validated, then scored once (:func:`evaluate_submission`); the ranking and
+Each submission is opened once, validated, then scored (:func:`evaluate_submission`) against
+checks built once for the board (:func:`leaderboard_checks`); the ranking and
 every interval come from the per-image and per-encounter tables of those scores
 (:func:`rank_contenders`), resampling encounters with one shared seed so that neighbours are
 compared on the same resamples.
@@ -8,7 +9,9 @@ compared on the same resamples.
 Rules kept here:
 
 * a submission is ranked on a metric only when it holds that part (no ``masks_preds/``: no
-  segmentation ranks); an empty ``masks_preds/`` scores 0.0 on every resample, as on the platform;
+  segmentation ranks; no ``data_cvqa_sys.json``: no CVQA ranks, although the validator calls that
+  file's absence an error for an upload); an empty ``masks_preds/`` scores 0.0 on every
+  resample, as on the platform;
 * ties share a rank (1, 2, 2, 4); a NaN figure (official NaN semantics) ranks last, without a rank;
 * a neighbour difference is called real when the paired flip rate is below ``alpha`` (0.05).
 """
@@ -17,25 +20,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from evaluation.bootstrap import (
-    CVQA_KEYS, DEFAULT_CONFIDENCE, SEG_KEYS, build_metric_table, evaluate, flip_rate, interval,
-    resample_counts,
+    DEFAULT_CONFIDENCE, build_metric_table, evaluate, flip_rate, interval, resample_counts,
 )
-from evaluation.cvqa import encounter_key
+from evaluation.cvqa import CVQA_ACCURACY_KEYS, encounter_key
 from evaluation.outputs import ScoreReport, score_submission
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.errors import MagicError
 from magic_submit.naming import encounter_of_image
 from magic_submit.reporting.reference import ReferenceContext
 from magic_submit.submission import open_submission
+from magic_submit.validation import Problem, ValidationChecks, prepare_checks
+from magic_submit.validation.core import check_opened, unopenable_problem
+from magic_submit.validation.problems import ERROR
 
-RANKED_METRICS: tuple[str, ...] = SEG_KEYS + CVQA_KEYS
-HEADLINE_METRICS: tuple[str, ...] = SEG_KEYS + ("accuracy_all",)
+RANKED_METRICS: tuple[str, ...] = FLOAT_SEG_KEYS + CVQA_ACCURACY_KEYS
+HEADLINE_METRICS: tuple[str, ...] = FLOAT_SEG_KEYS + ("accuracy_all",)
+# A submission without a CVQA file is ranked on its masks alone (the symmetric case of no
+# masks_preds/, a warning): its absence does not disqualify it here.
+NOT_DISQUALIFYING = frozenset({"cvqa-missing"})
 DEFAULT_ALPHA = 0.05
 
 
@@ -60,36 +70,49 @@ def default_names(paths: Sequence[Path]) -> list[str]:
     return [s if stems.count(s) == 1 else str(p) for s, p in zip(stems, paths)]
 
 
-def _problem_text(problem) -> str:
+def _problem_text(problem: Problem) -> str:
     """One validator problem as a line: code, where, what, how to fix."""
     where = problem.where()
     text = f"[{problem.code}] {where + ': ' if where else ''}{problem.message}"
     return f"{text} (fix: {problem.hint})" if problem.hint else text
 
 
-def evaluate_submission(path: Path, name: str, reference: ReferenceContext, *,
-                        suffix: str = DEFAULT_SUFFIX, validate: bool = True) -> Contender:
-    """Validate then score one submission; a broken one comes back with its problems, unscored."""
-    contender = Contender(name, path)
-    try:
-        if validate:
-            from magic_submit.validation import validate_submission
+def leaderboard_checks(reference: ReferenceContext) -> ValidationChecks:
+    """The validator's checks for every submission of a board: the split and the mask sizes
+    (from the reference masks' headers; from the photos only without gold masks), read once."""
+    masks = reference.files.masks_dir
+    return prepare_checks(reference.encounters, reference_masks=masks,
+                          images_dir=reference.images_dir if masks is None else None,
+                          definitions=reference.definitions_file)
 
-            # Sizes come from the reference masks' headers; photos only without gold masks.
-            masks = reference.files.masks_dir
-            checked = validate_submission(
-                path, reference.encounters, reference_masks=masks,
-                images_dir=reference.images_dir if masks is None else None,
-                definitions=reference.definitions_file, suffix=suffix)
-            if not checked.valid:
-                contender.problems = [_problem_text(p) for p in checked.errors]
+
+def evaluate_submission(path: Path, name: str, reference: ReferenceContext, *,
+                        suffix: str = DEFAULT_SUFFIX,
+                        checks: ValidationChecks | None = None) -> Contender:
+    """Open one submission once, validate it (when ``checks`` are given), then score it.
+
+    A broken one comes back with its problems, unscored.
+    """
+    contender = Contender(name, path)
+    with ExitStack() as stack:
+        try:
+            sub = stack.enter_context(open_submission(path))
+        except (MagicError, OSError) as error:  # missing, hostile zip, wrong layout
+            contender.problems = [_problem_text(unopenable_problem(error, path))]
+            return contender
+        if checks is not None:
+            found, _ = check_opened(sub, checks.targets, checks.sizes, suffix)
+            errors = [p for p in found if p.severity == ERROR and p.code not in NOT_DISQUALIFYING]
+            if errors:
+                contender.problems = [_problem_text(p) for p in errors]
                 return contender
-        with open_submission(path) as sub:
-            contender.notes.extend(sub.notes)
+        contender.notes.extend(sub.notes)
+        try:
             contender.report = score_submission(sub, reference.files, suffix=suffix)
-            contender.notes.extend(contender.report.all_notes())
-    except MagicError as error:
-        contender.problems = [error.render()]
+        except MagicError as error:  # anything the official scorer would crash on
+            contender.problems = [error.render()]
+            return contender
+        contender.notes.extend(contender.report.all_notes())
     return contender
 
 
@@ -153,13 +176,13 @@ def bootstrap_samples(report: ScoreReport, encounters: Sequence[str], counts: np
     values = evaluate(table, counts)
     samples = {m: values[:, i] for i, m in enumerate(table.metrics)}
     if seg is not None and not seg.images:  # no mask at all: the platform's 0.0, on every resample
-        samples.update({m: np.zeros(len(counts)) for m in SEG_KEYS})
+        samples.update({m: np.zeros(len(counts)) for m in FLOAT_SEG_KEYS})
     return samples
 
 
 def _point(report: ScoreReport, metric: str, empty_is_one: bool) -> float:
-    if empty_is_one and metric in SEG_KEYS:
-        return float(report.segmentation.scores[metric + "_empty_is_one"])
+    if empty_is_one and metric in FLOAT_SEG_KEYS:
+        return float(report.segmentation.scores[metric + EMPTY_IS_ONE_SUFFIX])
     return float(report.official()[metric])
 
 

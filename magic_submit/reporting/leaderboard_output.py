@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from evaluation.outputs import csv_text
+from magic_submit.formatting import blank_nan, format_value
 from magic_submit.jsonio import write_atomic
 from magic_submit.reporting.leaderboard import DEFAULT_ALPHA, Leaderboard, Standing
 
 CSV_NAME = "leaderboard.csv"
-
-
-def _blank_nan(value: float) -> float | str:
-    return "" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _standing_dict(s: Standing, alpha: float) -> dict:
@@ -28,7 +24,7 @@ def leaderboard_rows(board: Leaderboard, alpha: float = DEFAULT_ALPHA) -> list[d
     rows = []
     for standings in board.standings.values():
         for s in standings:
-            row = {k: _blank_nan(v) for k, v in _standing_dict(s, alpha).items()}
+            row = {k: blank_nan(v) for k, v in _standing_dict(s, alpha).items()}
             row.update({"rank": "" if s.rank is None else s.rank,
                         "next_submission": s.next_name or "",
                         "differs_from_next": "" if row["differs_from_next"] is None
@@ -62,16 +58,12 @@ def leaderboard_json(board: Leaderboard, alpha: float = DEFAULT_ALPHA) -> dict:
     }
 
 
-def _fmt(value: float, digits: int = 4) -> str:
-    return "NaN" if math.isnan(value) else f"{value:.{digits}f}"
-
-
 def _flip_cell(s: Standing, alpha: float) -> str:
     """Flip rate to the next one and whether the gap is real; blank for the last one."""
     differs = s.differs_from_next(alpha)
     if differs is None:
         return "" if s.next_name is None else "NaN"
-    return f"{_fmt(s.flip_next, 3)} {'real' if differs else 'unsure'}"
+    return f"{format_value(s.flip_next, 3)} {'real' if differs else 'unsure'}"
 
 
 def _standings_table(board: Leaderboard, metrics: Sequence[str], alpha: float):
@@ -95,7 +87,8 @@ def _standings_table(board: Leaderboard, metrics: Sequence[str], alpha: float):
         for position, s in enumerate(standings):
             last_row = position == len(standings) - 1
             table.add_row(metric if position == 0 else "", "-" if s.rank is None else str(s.rank),
-                          Text(s.name), _fmt(s.value), Text(f"[{_fmt(s.low, 3)}, {_fmt(s.high, 3)}]"),
+                          Text(s.name), format_value(s.value),
+                          Text(f"[{format_value(s.low, 3)}, {format_value(s.high, 3)}]"),
                           _flip_cell(s, alpha), end_section=last_row and index < len(shown) - 1)
     return table
 

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.segmentation import foreground
+from magic_submit.masks import open_image
 
 Colour = tuple[int, int, int]
 ANNOTATOR_COLOURS: dict[str, Colour] = {
@@ -71,11 +72,14 @@ def downscale_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def load_photo(path: Path | None, size: tuple[int, int]) -> Image.Image:
-    """The photo as RGB at (height, width); a grey canvas when there is no photo."""
+    """The photo as RGB at (height, width); a grey canvas when there is no photo.
+
+    A photo that cannot be read raises :class:`~magic_submit.errors.MagicError` naming it.
+    """
     height, width = size
     if path is None:
         return Image.new("RGB", (width, height), BACKGROUND_GREY)
-    with Image.open(path) as photo:
+    with open_image(path) as photo:
         photo.draft("RGB", (width, height))  # JPEG: decode at a reduced scale, much faster
         return photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 

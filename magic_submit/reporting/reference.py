@@ -18,7 +18,7 @@ from magic_submit.challenge import ENCOUNTER_KEY
 from magic_submit.dataset import DatasetLayout, Encounter, load_encounters
 from magic_submit.jsonio import read_json
 from magic_submit.naming import IMAGE_EXTENSIONS, encounter_of_image, image_id_from_file
-from magic_submit.submission import ReferenceFiles, is_platform_reference, open_reference
+from magic_submit.submission import ReferenceFiles, open_reference
 
 
 @dataclass
@@ -58,7 +58,7 @@ def open_reference_context(path: str | Path, split: str | None = None,
     """Open a reference (platform folder, or dataset root + split) with its split and photo folder."""
     path = Path(path)
     files = open_reference(path, split)
-    if is_platform_reference(path):
+    if files.is_platform:
         return ReferenceContext(files, derive_split(files),
                                 Path(images_dir) if images_dir is not None else None, None)
     layout = DatasetLayout(path)

@@ -10,8 +10,9 @@ Modules: :mod:`.problems` (the one table of codes), :mod:`.targets` (the split, 
 ``masks_preds/`` folder), :mod:`.cvqa_check` (the CVQA file), :mod:`.report`, :mod:`.core`.
 """
 
-from magic_submit.validation.core import validate_submission
+from magic_submit.validation.core import ValidationChecks, prepare_checks, validate_submission
 from magic_submit.validation.problems import CODES, Problem
 from magic_submit.validation.report import ValidationReport, render_text
 
-__all__ = ["CODES", "Problem", "ValidationReport", "render_text", "validate_submission"]
+__all__ = ["CODES", "Problem", "ValidationChecks", "ValidationReport", "prepare_checks",
+           "render_text", "validate_submission"]

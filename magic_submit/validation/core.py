@@ -1,9 +1,14 @@
-"""``validate_submission``: open a submission (folder or zip), run every check, report all at once."""
+"""``validate_submission``: open a submission (folder or zip), run every check, report all at once.
+
+What a submission is checked against (the split, the expected mask sizes) is built once by
+:func:`prepare_checks`; several submissions may share it (the leaderboard, ``magic pack``).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from magic_submit.challenge import CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX
@@ -15,8 +20,33 @@ from magic_submit.validation.masks_check import check_masks
 from magic_submit.validation.problems import CODES, Problem
 from magic_submit.validation.report import ValidationReport
 from magic_submit.validation.targets import (
-    ExpectedSizes, SplitTargets, expected_sizes, load_targets, option_counts,
+    ExpectedSizes, SplitTargets, expected_sizes, load_targets,
 )
+
+
+@dataclass(frozen=True)
+class ValidationChecks:
+    """What submissions are checked against: the split's targets and the expected mask sizes."""
+
+    targets: SplitTargets
+    sizes: ExpectedSizes
+
+
+def prepare_checks(split: str | Path | Sequence[Encounter], *, images_dir: Path | None = None,
+                   reference_masks: Path | None = None,
+                   definitions: Path | None = None) -> ValidationChecks:
+    """Load the split and the expected sizes once; :class:`MagicError` when they cannot be used.
+
+    ``definitions`` is only checked against the package's table (a file that disagrees is an
+    error): the option counts are the table's.
+    """
+    targets = load_targets(split)
+    if definitions is not None:
+        from magic_submit.definitions import load_definitions
+
+        load_definitions(definitions)
+    return ValidationChecks(targets, expected_sizes(targets, images_dir=images_dir,
+                                                    reference=reference_masks))
 
 
 def _missing_cvqa_hint(root: Path) -> str | None:
@@ -28,19 +58,17 @@ def _missing_cvqa_hint(root: Path) -> str | None:
 
 
 def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSizes,
-                 options: dict[str, int], suffix: str) -> tuple[list[Problem], dict]:
+                 suffix: str) -> tuple[list[Problem], dict]:
     """Every problem of an opened submission, and the counts for the summary."""
     problems = [Problem.of("zip-ignored-entries", note, file=str(sub.source)) for note in sub.notes]
     masks = check_masks(sub.masks_dir, sub.root, targets, sizes.sizes, suffix)
     problems.extend(masks.problems)
-    records, cvqa_problems = read_cvqa(sub.cvqa_file)
-    if sub.cvqa_file is None:
-        hint = _missing_cvqa_hint(sub.root)
-        cvqa_problems = [Problem.of(p.code, p.message, file=p.file, hint=hint) for p in cvqa_problems]
+    hint = _missing_cvqa_hint(sub.root) if sub.cvqa_file is None else None
+    records, cvqa_problems = read_cvqa(sub.cvqa_file, missing_hint=hint)
     problems.extend(cvqa_problems)
     answered = 0
     if records is not None:
-        found, answered = check_records(records, targets, options)
+        found, answered = check_records(records, targets)
         problems.extend(found)
     summary = {"mask_files": masks.files, "masks_matched": masks.matched,
                "masks_checked": masks.checked,
@@ -49,16 +77,29 @@ def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSiz
     return problems, summary
 
 
+def unopenable_problem(error: MagicError | OSError, submission: Path) -> Problem:
+    """The finding for an upload that cannot be opened (missing, hostile or unreadable zip,
+    wrong layout, a full disk while unpacking)."""
+    if isinstance(error, OSError):
+        return Problem.of("zip-corrupt", f"cannot be opened ({error})", file=str(submission))
+    code = error.code if error.code in CODES else "zip-corrupt"
+    return Problem.of(code, error.message, file=error.file or str(submission), hint=error.hint)
+
+
 def validate_submission(
     submission: str | Path,
-    split: str | Path | Sequence[Encounter],
+    split: str | Path | Sequence[Encounter] | None = None,
     *,
     images_dir: Path | None = None,
     reference_masks: Path | None = None,
     definitions: Path | None = None,
     suffix: str = DEFAULT_SUFFIX,
+    checks: ValidationChecks | None = None,
 ) -> ValidationReport:
     """Check a submission folder or zip against a split; every problem at once.
+
+    Give ``split`` (with ``images_dir`` or ``reference_masks`` for sizes, ``definitions`` to
+    check a definitions file), or ``checks`` prepared once by :func:`prepare_checks`.
 
     Never raises for bad submission content (a hostile zip included): that is what the report
     is for. Raises :class:`MagicError` only when the other inputs (split file, image folder,
@@ -70,9 +111,14 @@ def validate_submission(
     (True, 20, 12)
     """
     started = time.perf_counter()
-    targets = load_targets(split)
-    options = option_counts(definitions)
-    sizes = expected_sizes(targets, images_dir=images_dir, reference=reference_masks)
+    if checks is None:
+        if split is None:
+            raise TypeError("validate_submission needs split or checks")
+        checks = prepare_checks(split, images_dir=images_dir, reference_masks=reference_masks,
+                                definitions=definitions)
+    elif split is not None or images_dir is not None or reference_masks is not None:
+        raise TypeError("give checks or split (with images_dir/reference_masks), not both")
+    targets, sizes = checks.targets, checks.sizes
     submission = Path(submission)
     summary: dict = {"submission": str(submission), "suffix": suffix, "split": targets.source,
                      "split_encounters": len(targets.encounters),
@@ -81,14 +127,10 @@ def validate_submission(
     try:
         with open_submission(submission) as sub:
             summary["kind"] = "zip" if sub.is_zip else "folder"
-            found, counts = check_opened(sub, targets, sizes, options, suffix)
+            found, counts = check_opened(sub, targets, sizes, suffix)
             problems.extend(found)
             summary.update(counts)
-    except MagicError as exc:  # unusable upload: missing, hostile or unreadable zip, wrong layout
-        code = exc.code if exc.code in CODES else "zip-corrupt"
-        problems.append(Problem.of(code, exc.message, file=exc.file or str(submission),
-                                   hint=exc.hint))
-    except OSError as exc:  # e.g. the disk fills while unpacking
-        problems.append(Problem.of("zip-corrupt", f"cannot be opened ({exc})", file=str(submission)))
+    except (MagicError, OSError) as exc:
+        problems.append(unopenable_problem(exc, submission))
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return ValidationReport.from_problems(problems, summary)

@@ -4,13 +4,18 @@ Grouping follows the official scorer through :mod:`evaluation.cvqa` itself: a re
 ``encounter_id`` cut at the first ``-`` (:func:`~evaluation.cvqa.encounter_key`), only keys of 11
 characters count (:func:`~magic_submit.challenge.is_scored_key`), records of one encounter merge
 (:func:`~evaluation.cvqa.organize`) and an unanswered encounter or family is what
-:func:`~evaluation.cvqa.find_missing` finds.
+:func:`~evaluation.cvqa.find_missing` finds. Option counts are the package's table
+(:mod:`magic_submit.challenge`), which any accepted definitions file agrees with.
+
+Values are checked only where the scorer reads them: in the split's encounters (the gold
+encounters), under the 9 scored families. Answers of an encounter outside the split are ignored
+by the scorer, whatever they hold (one ``cvqa-extra-encounter`` warning says so).
 
 >>> from magic_submit.dataset import Encounter
->>> from magic_submit.validation.targets import SplitTargets, option_counts
+>>> from magic_submit.validation.targets import SplitTargets
 >>> targets = SplitTargets.build([Encounter("ENC00908", ())], "split")
 >>> record = {"encounter_id": "ENC00908", "CQID010-001": "2"}
->>> sorted({p.code for p in check_records([record], targets, option_counts(None))[0]})
+>>> sorted({p.code for p in check_records([record], targets)[0]})
 ['cvqa-missing-parent', 'cvqa-value-type']
 """
 
@@ -24,8 +29,8 @@ from typing import Any
 
 from evaluation.cvqa import MalformedRecordError, encounter_key, find_missing, organize
 from magic_submit.challenge import (
-    CVQA_SUBMISSION_FILE, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS, QIDS,
-    is_scored_key,
+    CVQA_SUBMISSION_FILE, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS,
+    QID_TO_PARENT, QIDS, is_scored_key,
 )
 from magic_submit.jsonio import JsonFileError, parse_json_bytes
 from magic_submit.validation.problems import Problem
@@ -36,10 +41,15 @@ JSON_CODES = {"json-bom": "cvqa-bom", "json-encoding": "cvqa-not-utf8", "json-em
 _LOOSE_QID = re.compile(r"^\s*cqid\s*0*(\d{1,3})\s*[-_ ]\s*0*(\d{1,3})\s*$", re.IGNORECASE)
 
 
-def read_cvqa(path: Path | None, rel: str = CVQA_SUBMISSION_FILE) -> tuple[list | None, list[Problem]]:
-    """The records of the CVQA file, or None with the problems that stop ``json.load``."""
+def read_cvqa(path: Path | None, rel: str = CVQA_SUBMISSION_FILE, *,
+              missing_hint: str | None = None) -> tuple[list | None, list[Problem]]:
+    """The records of the CVQA file, or None with the problems that stop ``json.load``.
+
+    ``missing_hint``: the fix to give when there is no file (default: the code's own).
+    """
     if path is None:
-        return None, [Problem.of("cvqa-missing", f"no {CVQA_SUBMISSION_FILE} at the root", file=rel)]
+        return None, [Problem.of("cvqa-missing", f"no {CVQA_SUBMISSION_FILE} at the root", file=rel,
+                                 hint=missing_hint)]
     try:
         data = parse_json_bytes(path.read_bytes(), file=rel, what="CVQA file")
     except JsonFileError as exc:
@@ -96,9 +106,13 @@ def value_problem(value: Any, qid: str, n_options: int, where: dict) -> tuple[Pr
     return Problem.of("cvqa-value-type", message, **where), crash
 
 
-def _record_problems(index: int, record: Mapping, options: Mapping[str, int],
-                     rel: str) -> tuple[list[Problem], bool]:
-    """Problems of one record's keys and values; True when the scorer would crash on it."""
+def _record_problems(index: int, record: Mapping, rel: str,
+                     in_split: bool) -> tuple[list[Problem], bool]:
+    """Problems of one record's keys and values; True when the scorer would crash on it.
+
+    ``in_split``: the record answers an encounter of the split. Only there does the scorer read
+    the values (an unhashable one crashes it); elsewhere only the keys matter.
+    """
     raw_id = record[ENCOUNTER_KEY]
     enc = encounter_key(raw_id)
     problems: list[Problem] = []
@@ -120,28 +134,28 @@ def _record_problems(index: int, record: Mapping, options: Mapping[str, int],
             crash = True
             continue
         parent = PARENT_BY_ID.get(parent_id)
-        if key not in options:
+        if key not in QID_TO_PARENT:
             counted = (f"it still counts toward {parent_id}'s answers" if parent
                        else f"'{parent_id}' is not a scored family: ignored")
             problems.append(Problem.of("cvqa-unknown-qid", f"record {index}: {key} is not one of the "
                                        f"27 qids; {counted}", **where))
             if parent is None:
                 continue
-        n_options = options.get(key, parent.n_options)
-        problem, crashes = value_problem(value, key, n_options, where)
+        if not in_split:  # never read by the scorer: cvqa-extra-encounter says it is ignored
+            continue
+        problem, crashes = value_problem(value, key, parent.n_options, where)
         crash = crash or crashes
         if problem is not None:
             problems.append(problem)
     return problems, crash
 
 
-def _family_problems(enc: str, records: Sequence[Mapping], options: Mapping[str, int],
-                     rel: str) -> list[Problem]:
+def _family_problems(enc: str, records: Sequence[Mapping], rel: str) -> list[Problem]:
     """Unpadded multi-slot families and NM before a real answer, for one encounter's records."""
     problems: list[Problem] = []
     keys = {k for r in records for k in r}
     for parent in MULTI_SLOT_PARENTS:
-        nm = options.get(parent.qids[0], parent.n_options) - 1
+        nm = parent.nm_index
         present = [q for q in parent.qids if q in keys]
         if 0 < len(present) < parent.slots:
             absent = [q for q in parent.qids if q not in keys]
@@ -166,14 +180,15 @@ def _family_problems(enc: str, records: Sequence[Mapping], options: Mapping[str,
     return problems
 
 
-def check_records(records: Sequence[Any], targets: SplitTargets, options: Mapping[str, int],
+def check_records(records: Sequence[Any], targets: SplitTargets,
                   rel: str = CVQA_SUBMISSION_FILE) -> tuple[list[Problem], int]:
     """(every problem of the loaded records, number of split encounters answered)."""
     if not records:
         return [Problem.of("cvqa-absent", "the list is empty", file=rel)], 0
     problems: list[Problem] = []
-    usable: list[Mapping] = []  # records the scorer reads without crashing
+    usable: list[int] = []  # indices of the records the scorer reads without crashing
     by_encounter: dict[str, list[int]] = {}
+    split_ids = set(targets.encounter_ids)
     for index, record in enumerate(records):
         if not isinstance(record, Mapping):
             problems.append(Problem.of("cvqa-record-not-object", f"record {index} is a JSON "
@@ -195,15 +210,14 @@ def check_records(records: Sequence[Any], targets: SplitTargets, options: Mappin
         if enc != raw_id:
             problems.append(Problem.of("cvqa-encounter-suffix", f"record {index}: '{raw_id}' is read "
                                        f"as '{enc}'", file=rel, encounter_id=enc))
-        found, crash = _record_problems(index, record, options, rel)
+        found, crash = _record_problems(index, record, rel, enc in split_ids)
         problems.extend(found)
         if not crash:
-            usable.append(record)
+            usable.append(index)
     try:
-        grouped = organize(usable, source=rel)
+        grouped = organize([records[i] for i in usable], source=rel)
     except MalformedRecordError as exc:  # unreachable when the checks above are complete
         return [*problems, Problem.of("cvqa-malformed-key", exc.message, file=rel)], 0
-    split_ids = set(targets.encounter_ids)
     expected = {enc: dict.fromkeys(PARENT_IDS, ()) for enc in targets.encounter_ids}
     for missing in find_missing(expected, grouped):
         enc, _, parent = missing.partition("/")
@@ -224,7 +238,8 @@ def check_records(records: Sequence[Any], targets: SplitTargets, options: Mappin
             problems.append(Problem.of("cvqa-duplicate-encounter", f"records {indices} all answer "
                                        f"{enc}; their answers merge into one set per family",
                                        file=rel, encounter_id=enc))
-    for enc in grouped:
-        own = [r for r in usable if encounter_key(r[ENCOUNTER_KEY]) == enc]
-        problems.extend(_family_problems(enc, own, options, rel))
+    readable = set(usable)
+    for enc in (e for e in grouped if e in split_ids):  # families elsewhere are never scored
+        own = [records[i] for i in by_encounter[enc] if i in readable]
+        problems.extend(_family_problems(enc, own, rel))
     return problems, len(split_ids & set(grouped))

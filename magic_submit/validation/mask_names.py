@@ -18,19 +18,12 @@ import re
 from collections.abc import Container
 from pathlib import PurePath
 
-from magic_submit.archive import IGNORED_DIRS, IGNORED_FILES
 from magic_submit.naming import (
     IMAGE_ID_PATTERN, MASK_EXTENSION, MASK_SEPARATOR, is_scanned_mask_name, mask_file_name,
     parse_mask_file_name,
 )
 
 _ID_PREFIX = re.compile(r"^(IMG_[^_.]+_[^_.]+)")
-TIFF_LIKE = (".tif", ".tiff")
-
-
-def is_system_file(name: str) -> bool:
-    """macOS/Windows clutter and hidden files: never a mask, silently ignored by the scorer."""
-    return name in IGNORED_FILES or name in IGNORED_DIRS or name.startswith(".")
 
 
 def extension(name: str) -> str:

@@ -3,8 +3,9 @@
 Names are matched with the scorer's own reading (:func:`evaluation.scorer.index_masks`); a file it
 will not match is traced to the split image it was meant for (:mod:`.mask_names`), so the problem
 names the image and the expected name instead of only "image missing". Each mask the scorer will
-read is then read once (:func:`magic_submit.masks.read_mask`) on a pool of two threads, like the
-scorer, and classified (:mod:`.mask_content`).
+read is then read once (:func:`magic_submit.masks.read_mask`, which refuses a header claiming an
+absurd size before decoding) on a pool of threads, like the scorer, and classified
+(:mod:`.mask_content`).
 """
 
 from __future__ import annotations
@@ -15,22 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tifffile
-
 from evaluation.scorer import index_masks
-from magic_submit.challenge import MASKS_PRED_DIR
+from magic_submit.archive import is_system_file
+from magic_submit.challenge import DEFAULT_WORKERS, MASKS_PRED_DIR
 from magic_submit.masks import MaskFileError, read_mask
-from magic_submit.naming import is_scanned_mask_name, mask_file_name, parse_mask_file_name
-from magic_submit.validation.mask_content import MaskFacts, content_problems, mask_facts
-from magic_submit.validation.mask_names import (
-    TIFF_LIKE, extension, intended_image_id, is_system_file, name_problem,
+from magic_submit.naming import (
+    TIFF_EXTENSIONS, is_scanned_mask_name, mask_file_name, parse_mask_file_name,
 )
-from magic_submit.validation.problems import Problem
+from magic_submit.validation.mask_content import MaskFacts, content_problems, mask_facts
+from magic_submit.validation.mask_names import extension, intended_image_id, name_problem
+from magic_submit.validation.problems import CODES, Problem
 from magic_submit.validation.targets import SplitTargets
-
-# A mask bigger than this (pixels) is refused before decoding: a TIFF can claim any size.
-MAX_MASK_PIXELS = 1 << 28
-WORKERS = 2
 
 
 @dataclass
@@ -53,16 +49,6 @@ class _Candidate:
 
 def inspect_mask(path: Path) -> MaskFacts | MaskFileError:
     """Read one mask as the scorer does and classify it; a file that cannot be read is an error."""
-    try:
-        with tifffile.TiffFile(path) as tif:
-            pixels = 1
-            for side in tif.series[0].shape:
-                pixels *= int(side)
-        if pixels > MAX_MASK_PIXELS:
-            return MaskFileError(f"the header claims {pixels} pixels, more than any photo",
-                                 file=path, code="mask-unreadable")
-    except Exception:  # noqa: BLE001 - read_mask below reports the reason in its own words
-        pass
     try:
         return mask_facts(read_mask(path))
     except MaskFileError as exc:
@@ -130,11 +116,12 @@ def check_masks(masks_dir: Path | None, root: Path, targets: SplitTargets,
     found = _inventory(masks_dir, known, suffix)
     candidates = found.candidates
     outcome = MasksOutcome(problems=found.problems, files=found.files, matched=len(scored))
-    for pair in index.duplicates.get(suffix, []):
-        image_id = parse_mask_file_name(pair.split(" / ")[0])[0]
+    for first, second in index.duplicates.get(suffix, []):
+        image_id = parse_mask_file_name(first.name)[0]
         if image_id in known:
             outcome.problems.append(Problem.of(
-                "mask-duplicate", f"{pair}: the scorer reads one of them, whichever it lists last",
+                "mask-duplicate", f"{first.name} / {second.name}: the scorer reads one of them, "
+                "whichever it lists last",
                 file=MASKS_PRED_DIR, image_id=image_id, encounter_id=known[image_id]))
     for image_id, items in candidates.items():
         for item in items:
@@ -165,19 +152,20 @@ def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, lis
     """Read the scored masks, and one TIFF meant for each unmatched image, on two threads."""
     jobs: list[tuple[str, Path, bool]] = [(i, p, True) for i, p in scored.items()]
     for image_id, items in candidates.items():
-        tiff = next((c.path for c in items if extension(c.path.name).lower() in TIFF_LIKE
+        tiff = next((c.path for c in items if extension(c.path.name).lower() in TIFF_EXTENSIONS
                      and c.path.is_file()), None)  # never open a FIFO or a device
         if image_id not in scored and tiff is not None:
             jobs.append((image_id, tiff, False))
     problems: list[Problem] = []
     scored_empty: list[bool] = []
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=DEFAULT_WORKERS) as pool:
         for (image_id, path, is_scored), facts in zip(jobs, pool.map(inspect_mask,
                                                                     [j[1] for j in jobs])):
             where = {"file": _rel(masks_dir, path), "image_id": image_id,
                      "encounter_id": targets.encounter_of[image_id]}
             if isinstance(facts, MaskFileError):
-                problems.append(Problem.of("mask-unreadable", facts.message, **where))
+                code = facts.code if facts.code in CODES else "mask-unreadable"
+                problems.append(Problem.of(code, facts.message, **where))
                 continue
             problems.extend(content_problems(facts, sizes.get(image_id), **where))
             if is_scored:
@@ -195,7 +183,7 @@ def misplaced_masks(root: Path, targets: SplitTargets) -> list[Problem]:
     for path in sorted(root.rglob("*")):
         if not path.is_file() or any(is_system_file(p) for p in path.relative_to(root).parts):
             continue
-        if extension(path.name).lower() in TIFF_LIKE or intended_image_id(path.name,
+        if extension(path.name).lower() in TIFF_EXTENSIONS or intended_image_id(path.name,
                                                                           targets.encounter_of):
             folder = path.parent.relative_to(root).as_posix()
             counts[folder] = counts.get(folder, 0) + 1

@@ -79,6 +79,8 @@ CODES: dict[str, CodeInfo] = {
     "mask-duplicate": _e("two files read as the mask of one image", "keep one file per image"),
     "mask-unreadable": _e("not a readable TIFF", "write the mask with tifffile.imwrite(path, "
                           "mask.astype('uint8'))"),
+    "mask-too-large": _e("mask header claims more pixels than any photo (not decoded)",
+                         "write the mask at its image's height x width"),
     "mask-not-2d": _e("mask is not 2-D", "write one 2-D page per mask (mask[..., 0] of an RGB array)"),
     "mask-size": _e("mask size differs from the image's",
                     "resize to the image's height x width with nearest-neighbour (magic pack --fix)"),
@@ -140,6 +142,8 @@ CODES: dict[str, CodeInfo] = {
     # Inputs of magic pack.
     "pack-ambiguous-mask": _e("several input files for one image", "keep one mask file per image"),
     "pack-no-input": _e("no input mask for an image", "predict a mask for every image of the split"),
+    "pack-unpadded": _e("multi-slot family not padded with NM (pack refuses it: it scores lower)",
+                        "pass --fix to pad with NM, or write NM in every free slot"),
 }
 _CODE_ORDER: dict[str, int] = {code: index for index, code in enumerate(CODES)}
 

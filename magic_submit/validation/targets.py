@@ -1,4 +1,4 @@
-"""What a submission must cover: the split's encounters and images, their sizes, the option counts.
+"""What a submission must cover: the split's encounters and images, and their sizes.
 
 These are the validator's *inputs* besides the submission; a problem with them (an unreadable
 split file, a missing image folder) raises :class:`MagicError`, since nothing can be checked.
@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tifffile
-
 from magic_submit import challenge as ch
 from magic_submit.dataset import Encounter, load_encounters
 from magic_submit.errors import MagicError
-from magic_submit.masks import image_size
+from magic_submit.masks import image_size, mask_shape
 from magic_submit.validation.problems import Problem
 
 
@@ -67,16 +65,6 @@ def load_targets(split: str | Path | Sequence[Encounter]) -> SplitTargets:
     return SplitTargets.build(encounters, "encounters given")
 
 
-def option_counts(definitions: str | Path | None) -> dict[str, int]:
-    """Option count per qid: from an official definitions file (checked), else the package's table."""
-    if definitions is None:
-        return {qid: ch.n_options(qid) for qid in ch.QIDS}
-    from magic_submit.definitions import load_definitions
-
-    defs = load_definitions(definitions)
-    return {qid: len(defs.options(qid)) for qid in ch.QIDS}
-
-
 @dataclass
 class ExpectedSizes:
     """(height, width) per image id where known, and where the sizes came from."""
@@ -84,12 +72,6 @@ class ExpectedSizes:
     sizes: dict[str, tuple[int, int]]
     source: str | None
     problems: list[Problem] = field(default_factory=list)
-
-
-def tiff_plane_shape(path: Path) -> tuple[int, ...]:
-    """The shape of a TIFF's first series from its header (pixels are not decoded)."""
-    with tifffile.TiffFile(path) as tif:
-        return tuple(tif.series[0].shape)
 
 
 def sizes_from_images(targets: SplitTargets, images_dir: Path) -> ExpectedSizes:
@@ -137,8 +119,8 @@ def sizes_from_reference(targets: SplitTargets, reference: Path) -> ExpectedSize
         shape: tuple[int, ...] = ()
         if path is not None:
             try:
-                shape = tiff_plane_shape(path)
-            except Exception:  # noqa: BLE001 - any unreadable header leaves the size unknown
+                shape = mask_shape(path)
+            except MagicError:  # an unreadable header leaves the size unknown
                 shape = ()
         if len(shape) == 2:
             result.sizes[image_id] = (int(shape[0]), int(shape[1]))
