@@ -67,6 +67,20 @@ def _check_header(tif: tifffile.TiffFile, path: Path) -> tuple[int, ...]:
     return shape
 
 
+@contextmanager
+def _open_tiff(path: Path) -> Iterator[tifffile.TiffFile]:
+    """An open TIFF; every failure while opening or decoding becomes a :class:`MaskFileError`."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            yield tif
+    except MaskFileError:
+        raise
+    except FileNotFoundError:
+        raise MaskFileError("mask file not found", file=path, code="mask-missing") from None
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types for corrupt input
+        raise _unreadable(path, exc) from None
+
+
 def read_mask(path: str | Path) -> np.ndarray:
     """The array ``tifffile.imread`` gives (the official reader), or :class:`MaskFileError`.
 
@@ -76,30 +90,16 @@ def read_mask(path: str | Path) -> np.ndarray:
     the official one.
     """
     path = Path(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            _check_header(tif, path)
-            return tif.asarray()
-    except MaskFileError:
-        raise
-    except FileNotFoundError:
-        raise MaskFileError("mask file not found", file=path, code="mask-missing") from None
-    except Exception as exc:  # noqa: BLE001 - tifffile raises many types for corrupt input
-        raise _unreadable(path, exc) from None
+    with _open_tiff(path) as tif:
+        _check_header(tif, path)
+        return tif.asarray()
 
 
 def mask_shape(path: str | Path) -> tuple[int, ...]:
     """The shape :func:`read_mask` would return, from the TIFF header only (no pixel decoded)."""
     path = Path(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return _check_header(tif, path)
-    except MaskFileError:
-        raise
-    except FileNotFoundError:
-        raise MaskFileError("mask file not found", file=path, code="mask-missing") from None
-    except Exception as exc:  # noqa: BLE001
-        raise _unreadable(path, exc) from None
+    with _open_tiff(path) as tif:
+        return _check_header(tif, path)
 
 
 def write_mask(path: str | Path, mask: np.ndarray, *, compression: str | None = "zlib") -> None:

@@ -7,18 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
+from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
 
 
 @app.command("leaderboard")
 def leaderboard_command(
     submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files.")],
-    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
-                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
-                                            "with --split.")],
-    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
-                     ] = None,
+    reference: ReferenceOption,
+    split: SplitOption = None,
     name: Annotated[Optional[list[str]], typer.Option("--name", help="Display name, once per "
                                                       "submission in order (default: file name).")
                     ] = None,
@@ -33,8 +31,7 @@ def leaderboard_command(
     empty_is_one: Annotated[bool, typer.Option("--empty-is-one", help="Score 'prediction and an "
                                                "annotator both empty' as 1.0 instead of the "
                                                "official NaN.")] = False,
-    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
-                      ] = DEFAULT_SUFFIX,
+    suffix: SuffixOption = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
                                               "(NaN as null).")] = False,
     output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write leaderboard.csv here.")] = None,

@@ -9,6 +9,7 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
+from magic_submit.cli.options import SuffixOption
 
 
 def print_fixes(fixes: list[str], limit: int) -> None:
@@ -35,8 +36,7 @@ def pack_command(
     fix: Annotated[bool, typer.Option("--fix", help="Repair what needs no guessing: 0/255 and "
                                       "probability masks, PNG/.tif inputs, masks at the model's "
                                       "size, unpadded multi-slot families.")] = False,
-    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
-                      ] = DEFAULT_SUFFIX,
+    suffix: SuffixOption = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: output, "
                                               "fixes, report.")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="List every fix and culprit.")] = False,

@@ -7,24 +7,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from magic_submit.challenge import DEFAULT_SUFFIX, SPLITS
+from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
+from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
 
 
 @app.command("report")
 def report_command(
     submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
-    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
-                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
-                                            "with --split.")],
+    reference: ReferenceOption,
     output: Annotated[Path, typer.Option(file_okay=False, help="Folder for index.html and its files.")],
-    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
-                     ] = None,
+    split: SplitOption = None,
     images: Annotated[Optional[Path], typer.Option(help="Folder of the split's photos (default: "
                                                    "images_{split}/ of a dataset root).")] = None,
     worst: Annotated[int, typer.Option(min=0, help="Images in the gallery of the worst.")] = 24,
-    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
-                      ] = DEFAULT_SUFFIX,
+    suffix: SuffixOption = DEFAULT_SUFFIX,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
                                                 "empty and a missing answer as wrong instead of "
                                                 "stopping.")] = False,

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from magic_submit.challenge import DEFAULT_SUFFIX, DEFAULT_WORKERS, SPLITS
+from magic_submit.challenge import DEFAULT_SUFFIX, DEFAULT_WORKERS
 from magic_submit.cli import app
+from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
 from magic_submit.errors import MagicError
 from magic_submit.formatting import format_value
 
@@ -44,13 +45,9 @@ def print_score_table(report, title: str) -> None:
 def score_command(
     submission: Annotated[Path, typer.Argument(help="Submission folder or .zip holding "
                                                "masks_preds/ and/or data_cvqa_sys.json.")],
-    reference: Annotated[Path, typer.Option("--reference", "-r", help="Organisers' folder "
-                                            "(masks_refs/ + data_cvqa_ref.json) or a dataset root "
-                                            "with --split.")],
-    split: Annotated[Optional[str], typer.Option(help=f"Split of a dataset root: {', '.join(SPLITS)}.")
-                     ] = None,
-    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
-                      ] = DEFAULT_SUFFIX,
+    reference: ReferenceOption,
+    split: SplitOption = None,
+    suffix: SuffixOption = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
                                               "(NaN as null).")] = False,
     output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write scores.json, "

@@ -9,6 +9,7 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
+from magic_submit.cli.options import SuffixOption
 
 
 @app.command("validate-submission")
@@ -28,8 +29,7 @@ def validate_command(
     definitions: Annotated[Optional[Path], typer.Option(help="Official definitions file, checked "
                                                         "against the package's question table "
                                                         "(option counts).")] = None,
-    suffix: Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")
-                      ] = DEFAULT_SUFFIX,
+    suffix: SuffixOption = DEFAULT_SUFFIX,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: valid, "
                                               "errors, warnings, notes, summary.")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="List every culprit (default: 10 per "
