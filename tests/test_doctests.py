@@ -16,6 +16,7 @@ CORE_MODULES = [
     "magic_submit.formatting",
     "evaluation.segmentation",
     "evaluation.cvqa",
+    "baselines.common",
 ]
 
 

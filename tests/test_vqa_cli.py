@@ -111,7 +111,7 @@ def test_notes_are_said_once_and_quiet_silences_them(sample_data: Path, tmp_path
                        "--valid-split", "nosuch")
     assert code == 0 and err.count("note: no 'nosuch' split found") == 1
     code, _, err = vqa("--data", sample_data, "--output", tmp_path, "--method", "prior",
-                       "--valid-split", "nosuch", "--quiet")
+                       "--valid-split", "nosuch", "--quiet", "--overwrite")
     assert code == 0 and "nosuch" not in err
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR
+from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
 from baselines.hub import quiet_transformers
 from baselines.runtime import Runtime, session
 from baselines.seg.data import DEFAULT_TARGET, load_samples
@@ -34,6 +35,9 @@ from magic_submit.jsonio import dumps_strict, write_atomic
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoints"
 SUBMISSION_ZIP = "submission.zip"
+MODEL_DIR = "model"
+# Everything a run writes into --output (what --overwrite deletes first).
+RUN_PRODUCTS = (CHECKPOINT_DIR, MODEL_DIR, METRICS_FILE, SUBMISSION_DIR, SUBMISSION_ZIP, LOG_FILE)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class SegOptions:
     device: str = "auto"
     seed: int = 0
     resume: bool = False
+    overwrite: bool = False
     tune_threshold: bool = False
     select_metric: str = DEFAULT_SELECT
     target: str = DEFAULT_TARGET
@@ -128,6 +133,9 @@ def run_seg(opts: SegOptions, reporter: Reporter | None = None) -> SegResult | N
     """Run the baseline; rank 0 returns the result, other torchrun ranks return None."""
     reporter = reporter or Reporter()
     started = time.perf_counter()
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 alone owns the folder
+        prepare_output(Path(opts.output), RUN_PRODUCTS, resume=opts.resume,
+                       overwrite=opts.overwrite, logs=(LOG_FILE,))
     # tiny-random is written before torchrun's process group exists: transformers saves only on
     # rank 0 inside one, and each rank builds its own copy.
     with model_source(opts.model) as source, session(opts.device, opts.seed) as runtime:
@@ -182,8 +190,8 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
     result = _write_submission(predict, logits, threshold, opts, log)
     timings["predict_s"] = time.perf_counter() - tick
     with quiet_transformers():
-        model.save_pretrained(output / "model")
-        processor.save_pretrained(output / "model")
+        model.save_pretrained(output / MODEL_DIR)
+        processor.save_pretrained(output / MODEL_DIR)
     timings["total_s"] = time.perf_counter() - started
     metrics = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR
+from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
 from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
                                 load_split)
 from baselines.vqa.decoding import to_record
@@ -50,6 +50,7 @@ class VqaOptions:
     model_image: str = DEFAULT_IMAGE_MODEL
     with_responses: bool = False
     query_context: bool = True
+    overwrite: bool = False
 
 
 @dataclass
@@ -154,6 +155,7 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
     if opts.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     started = time.perf_counter()
+    prepare_output(Path(opts.output), (SUBMISSION_DIR, METRICS_FILE), overwrite=opts.overwrite)
     layout = DatasetLayout(opts.data)
     notes: list[str] = []
     train = load_split(layout, opts.train_split, gold="required")

@@ -70,6 +70,8 @@ def seg_command(
     seed: Annotated[int, typer.Option(help="Seed of initialisation and shuffling.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT/checkpoints/"
                                          "last.pt.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Delete what an earlier run "
+                                            "wrote into OUTPUT, then start afresh.")] = False,
     tune_threshold: Annotated[bool, typer.Option("--tune-threshold", help="Pick the threshold "
                                                  "(0.05..0.95) on the valid split instead of "
                                                  "0.5.")] = False,
@@ -103,7 +105,7 @@ def seg_command(
     options = SegOptions(data=data, output=output, model=model, train_split=train_split,
                          valid_split=None if valid_split == "none" else valid_split,
                          predict_split=predict_split, epochs=epochs, batch_size=batch_size, lr=lr,
-                         patience=patience, device=device, seed=seed, resume=resume,
+                         patience=patience, device=device, seed=seed, resume=resume, overwrite=overwrite,
                          tune_threshold=tune_threshold, select_metric=select_metric, target=target,
                          prompt=prompt, workers=workers)
     try:

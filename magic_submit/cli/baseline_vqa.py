@@ -82,6 +82,8 @@ def vqa_command(
                                                 "bert-swin: also feed the encounter's query "
                                                 "(off: the paper's question || option text only).")
                              ] = True,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace what an earlier run "
+                                            "wrote into OUTPUT.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="metrics.json on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
@@ -109,7 +111,7 @@ def vqa_command(
                          predict_split=predict_split, device=device, seed=seed, epochs=epochs,
                          batch_size=batch_size, patience=patience, model_text=model_text,
                          model_image=model_image, with_responses=with_responses,
-                         query_context=query_context)
+                         query_context=query_context, overwrite=overwrite)
     try:
         result = run_vqa(options, log=message, note=(lambda text: None) if quiet else note,
                          on_epoch=on_epoch)
