@@ -37,27 +37,65 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-def load_pretrained(load: Callable[[str], Loaded], source: str, what: str) -> Loaded:
+HUB_PROBE_TIMEOUT_S = 5.0  # one request, no retries: a wrong id or no network is said at once
+HUB_HINT = (f"check the id; a private or gated model needs `hf auth login` (and its terms "
+            f"accepted on its hub page); without network, download it once where there is "
+            f"network (`hf download ID`) or pass a local folder, and set HF_HUB_OFFLINE=1 to use "
+            f"the cache only; {TINY_RANDOM} needs no download")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def probe_hub(repo_id: str, what: str, *, endpoint: str | None = None,
+              cache_dir: str | Path | None = None) -> bool:
+    """Whether ``repo_id`` must be loaded from the local cache only (True: the hub cannot be
+    reached but the model is cached). Raises a :class:`MagicError` within seconds when the id
+    is unknown, or when the hub cannot be reached and the model is not cached: transformers
+    itself retries for 30-50 s before it gives up."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    try:
+        HfApi(endpoint=endpoint).model_info(repo_id, timeout=HUB_PROBE_TIMEOUT_S)
+        return False
+    except RepositoryNotFoundError:
+        raise MagicError(f"no {what} '{repo_id}' on the model hub (a typo, or a private model "
+                         "you are not logged in for)", hint=HUB_HINT) from None
+    except HfHubHTTPError as exc:
+        reason = f"the hub answered {getattr(exc.response, 'status_code', '?')}"
+    except Exception as exc:  # noqa: BLE001 - no network: DNS, refused, timeouts, proxies
+        reason = f"the hub cannot be reached ({type(exc).__name__}: {exc})"
+    if isinstance(try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir), str):
+        return True  # cached: load it from there without asking the hub again
+    raise MagicError(f"cannot download {what} '{repo_id}': {reason}, and it is not in the local "
+                     "cache", hint=HUB_HINT)
+
+
+def load_pretrained(load: Callable[..., Loaded], source: str, what: str) -> Loaded:
     """``load(source)`` (a ``from_pretrained``) quietly, with clear errors (see the module doc).
 
-    ``what`` names the thing in messages, e.g. "CLIPSeg model" or "text tokenizer".
+    ``what`` names the thing in messages, e.g. "CLIPSeg model" or "text tokenizer". A hub id is
+    probed first (:func:`probe_hub`); a cached model on a machine without network is loaded
+    with ``local_files_only=True``.
     """
     local = Path(source).expanduser()
+    cache_only = False
     if source.startswith((".", "/", "~")) or local.exists():  # a hub id is "org/name"
         if not local.is_dir():
             raise MagicError(f"{what} folder not found", file=source,
                              hint="pass a hub id, a folder written by save_pretrained, or "
                              f"{TINY_RANDOM}")
         source = str(local)
+    elif not _offline():
+        cache_only = probe_hub(source, what)
     try:
         with quiet_transformers():
-            return load(source)
+            return load(source, local_files_only=True) if cache_only else load(source)
     except Exception as exc:  # noqa: BLE001 - hub, network and file errors come in many types
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
         hint = ("HF_HUB_OFFLINE is set: download the model once with network, or pass a local "
-                "folder" if offline else "check the id or folder; without network set "
-                f"HF_HUB_OFFLINE=1 and use a cached model or a local folder; {TINY_RANDOM} needs "
-                "no download")
+                "folder" if _offline() else HUB_HINT)
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise MagicError(f"cannot load {what} '{source}' ({type(exc).__name__}: {first})",
                          hint=hint) from None

@@ -7,6 +7,7 @@ then the exit status) and :func:`progress_counter`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +18,29 @@ from rich.markup import escape
 
 from magic_submit.errors import MagicError, UsageError
 
-stdout = Console(soft_wrap=True, markup=False)  # paths and ids may hold [brackets]
-stderr = Console(stderr=True, soft_wrap=True, markup=False)
+def end_at_closed_pipe() -> NoReturn:
+    """The reader of stdout is gone (``magic leaderboard | head``): stop quietly, status 0.
+
+    What was written is what the reader wanted; nothing more may reach the pipe, not even the
+    interpreter's final flush, so stdout is pointed at the null device first.
+    """
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+    raise SystemExit(0)
+
+
+class _Console(Console):
+    """Rich's console, but a closed pipe ends the command with status 0 (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        end_at_closed_pipe()
+
+
+stdout = _Console(soft_wrap=True, markup=False)  # paths and ids may hold [brackets]
+stderr = _Console(stderr=True, soft_wrap=True, markup=False)
 
 EXIT_INVALID = 1  # invalid input or a failed check
 EXIT_USAGE = 2
@@ -43,16 +65,23 @@ class ProgressCounter:
 
 
 @contextmanager
-def progress_counter(description: str, total: int | None = None, *,
-                     enabled: bool) -> Iterator[ProgressCounter]:
-    """Yield a thread-safe :class:`ProgressCounter`; ``total=None``: set it later with ``start``."""
+def progress_counter(description: str, total: int | None = None, *, enabled: bool,
+                     console: Console | None = None) -> Iterator[ProgressCounter]:
+    """Yield a thread-safe :class:`ProgressCounter`; ``total=None``: set it later with ``start``.
+
+    The bar shows the description, done/total, the time spent and the time left (ETA). Columns
+    are built without markup: the stderr console prints paths and ids literally.
+    """
     if not enabled or (total is not None and total <= 0):
         yield ProgressCounter()
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    )
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=stderr, transient=True) as progress:
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta", markup=False), TimeRemainingColumn())
+    with Progress(*columns, console=console or stderr, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield ProgressCounter(lambda: progress.advance(task),
                               lambda count: progress.update(task, total=count))

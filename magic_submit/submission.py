@@ -22,9 +22,9 @@ from pathlib import Path
 
 from magic_submit import challenge as ch
 from magic_submit.archive import ZipLimits, extract_zip, is_system_file
-from magic_submit.dataset import DatasetLayout
+from magic_submit.dataset import DatasetLayout, split_name
 from magic_submit.errors import MagicError, UsageError
-from magic_submit.naming import TIFF_EXTENSIONS
+from magic_submit.naming import TIFF_EXTENSIONS, parse_mask_file_name
 
 
 @dataclass
@@ -48,6 +48,21 @@ def _wrapped_folder(root: Path, markers: tuple[str, ...]) -> Path | None:
     return None
 
 
+def _reference_given(root: Path) -> str | None:
+    """What makes ``root`` look like gold rather than predictions (None: it does not)."""
+    if is_platform_reference(root):
+        return f"it holds {ch.MASKS_REF_DIR}/ or {ch.CVQA_REFERENCE_FILE}"
+    annotator_masks = [p.name for p in root.iterdir()
+                       if p.suffix.lower() in TIFF_EXTENSIONS
+                       and parse_mask_file_name(p.name)[1] in ch.ANNOTATORS]
+    if annotator_masks:
+        return (f"{len(annotator_masks)} annotator mask(s) such as {annotator_masks[0]} "
+                "(IMG_..._mask_annK.tiff)")
+    if (root / ch.SEGMENTATIONS_DIR).is_dir():
+        return f"it holds {ch.SEGMENTATIONS_DIR}/ (a dataset root)"
+    return None
+
+
 def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> SubmissionFiles:
     """Find ``masks_preds/`` and ``data_cvqa_sys.json`` at ``root`` or explain where they went."""
     masks = root / ch.MASKS_PRED_DIR
@@ -65,6 +80,12 @@ def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> Submis
         raise MagicError(f"{ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE} are inside the folder "
                          f"'{wrapped.name}/', not at the root", file=source,
                          code="submission-wrapped-folder", hint=hint)
+    reference = _reference_given(root)
+    if reference is not None:
+        raise MagicError(f"this is a reference, not a submission: {reference}", file=source,
+                         code="submission-no-parts",
+                         hint="pass it as --reference; the submission is the folder or zip that "
+                         f"holds your {ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE}")
     if any(p.suffix.lower() in TIFF_EXTENSIONS for p in root.iterdir()):
         raise MagicError(f"mask files lie at the root; the platform reads them only from "
                          f"{ch.MASKS_PRED_DIR}/", file=source, code="submission-no-parts",
@@ -133,7 +154,8 @@ def open_reference(path: str | Path, split: str | None = None) -> ReferenceFiles
     layout = DatasetLayout(path)
     masks, cvqa = layout.find_masks(split), layout.find_cvqa(split)
     if masks is None and cvqa is None:
-        raise MagicError(f"no gold masks or CVQA answers for split '{split}'", file=path,
-                         code="reference-missing",
-                         hint=f"expected {ch.SEGMENTATIONS_DIR}/{split}/ or {ch.cvqa_gold_file(split)}")
-    return ReferenceFiles(masks, cvqa, f"dataset {path}, split {split}")
+        tried = ", ".join(str(p) for p in layout.masks_candidates(split) + layout.cvqa_candidates(split))
+        raise MagicError(f"no gold masks or CVQA answers for split '{split_name(split)}' (looked "
+                         f"for {tried})", file=path, code="reference-missing",
+                         hint=layout.split_hint(split))
+    return ReferenceFiles(masks, cvqa, f"dataset {path}, split {split_name(split)}")

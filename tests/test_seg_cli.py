@@ -215,3 +215,25 @@ def test_epoch_bar_follows_the_epoch_numbers(monkeypatch: pytest.MonkeyPatch) ->
         reporter.epoch({"epoch": 11})  # resumed after epoch 10
         reporter.epoch({"epoch": 12})
     assert bars == [["epochs", 30, True, 12]]
+
+
+def test_photos_show_progress_while_decoding_and_encoding(sample_data: Path, tmp_path: Path) -> None:
+    """run-baseline seg reports each split's photos as they are decoded and encoded."""
+    import contextlib
+
+    from baselines.seg.run import Reporter, SegOptions, run_seg
+
+    bars: dict[str, list[int]] = {}
+
+    @contextlib.contextmanager
+    def photos(what: str, total: int):
+        bars[what] = [total, 0]
+        yield lambda: bars[what].__setitem__(1, bars[what][1] + 1)
+
+    run_seg(SegOptions(data=sample_data, output=tmp_path / "run", model="tiny-random", epochs=1,
+                       device="cpu", valid_split=None, predict_split="valid"),
+            Reporter(photos=photos))
+    n_train = len(list((sample_data / "images_train").iterdir()))
+    n_valid = len(list((sample_data / "images_valid").iterdir()))
+    assert bars == {"train (train): decoding and encoding": [n_train, n_train],
+                    "predict (valid): decoding and encoding": [n_valid, n_valid]}

@@ -103,9 +103,11 @@ def test_unloadable_models_are_clear_errors(tmp_path: Path, sample_data: Path) -
 
 
 # --- baselines.hub: the one from_pretrained wrapper (CLIPSeg, BERT, Swin) -------------------------
-def test_load_pretrained_passes_hub_ids_and_resolves_folders(tmp_path: Path) -> None:
+def test_load_pretrained_passes_hub_ids_and_resolves_folders(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from baselines.hub import load_pretrained
 
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # cache only: no hub probe
     seen: list[str] = []
     assert load_pretrained(lambda s: seen.append(s) or "loaded", "org/model", "thing") == "loaded"
     (tmp_path / "folder").mkdir()
@@ -122,9 +124,11 @@ def test_load_pretrained_passes_hub_ids_and_resolves_folders(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("failure", [OSError("no file"), ValueError("bad config"),
                                      KeyError("model_type"), RuntimeError("size mismatch")])
-def test_every_loading_failure_is_a_clear_error(failure: Exception) -> None:
+def test_every_loading_failure_is_a_clear_error(failure: Exception,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from baselines.hub import load_pretrained
 
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     def load(source: str) -> None:
         raise failure
 

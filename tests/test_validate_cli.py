@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,12 +61,56 @@ def test_long_lists_are_cut_unless_all(submission: Path, sample_data: Path) -> N
     assert "more" not in out and out.count("no IMG_") == 20
 
 
-def test_without_images_sizes_are_not_checked(submission: Path, sample_data: Path) -> None:
+def test_without_images_sizes_are_not_checked_and_the_verdict_says_so(
+        submission: Path, sample_data: Path, tmp_path: Path) -> None:
+    alone = tmp_path / "split-alone"  # the query file without its photos beside it
+    alone.mkdir()
+    shutil.copy(sample_data / "test.json", alone / "test.json")
     rewrite_mask(submission, lambda m: np.zeros((352, 352), np.uint8))
-    code, out, _ = invoke(submission, "--split", sample_data / "test.json", "--json")
+    code, out, _ = invoke(submission, "--split", alone / "test.json", "--json")
     report = json.loads(out)
     assert code == 0 and [p["code"] for p in report["notes"]] == ["sizes-not-checked"]
     assert report["summary"]["sizes_from"] is None
+    code, out, _ = invoke(submission, "--split", alone / "test.json")
+    assert code == 0 and "VALID as far as checked" in out
+    assert "mask sizes not checked, pass --images or --reference" in out
+    assert "will be scored as intended" not in out
+
+
+def test_every_mask_at_one_square_size_is_a_warning_without_images(
+        submission: Path, sample_data: Path, tmp_path: Path) -> None:
+    shutil.copy(sample_data / "test.json", tmp_path / "test.json")
+    model_output = np.zeros((352, 352), np.uint8)
+    model_output[100:200, 100:200] = 1
+    for path in (submission / MASKS).glob("*.tiff"):
+        tifffile.imwrite(path, model_output)
+    code, out, _ = invoke(submission, "--split", tmp_path / "test.json", "--json")
+    report = json.loads(out)
+    (warning,) = report["warnings"]
+    assert code == 0 and warning["code"] == "masks-one-square-size"
+    assert "all 20 masks are 352x352" in warning["message"] and "--images" in warning["hint"]
+
+
+@pytest.mark.parametrize("split_args", [
+    lambda d: ["--split", d / "test.json"],  # photos found beside the query file
+    lambda d: ["--data", d, "--split", "test"],  # a split name under the dataset root
+], ids=["query file path", "name under --data"])
+def test_photos_of_the_split_are_found_and_sizes_checked(split_args, submission: Path,
+                                                        sample_data: Path) -> None:
+    rewrite_mask(submission, lambda m: np.ascontiguousarray(m.T))
+    code, out, _ = invoke(submission, *split_args(sample_data))
+    assert code == 1 and "error mask-size" in out and "height and width are swapped" in out
+    assert "sizes from" in out
+    # The transposed mask gets one fix line, and it names the repair, not a command refusing it.
+    assert out.count("fix:") == 1 and "fix: transpose it before saving (mask.T)" in out
+
+
+def test_a_wrong_split_name_lists_the_splits_found(submission: Path, sample_data: Path) -> None:
+    code, _, err = invoke(submission, "--data", sample_data, "--split", "tst")
+    assert code == 2 and "no query file for split 'tst'" in err
+    assert f"splits found in {sample_data}: test, train, valid" in err
+    code, _, err = invoke(submission, "--split", "test")
+    assert code == 2 and "--split test is a split name: give the dataset root with --data" in err
 
 
 def test_json_has_every_field(submission: Path, sample_data: Path) -> None:

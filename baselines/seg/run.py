@@ -8,6 +8,7 @@ Only rank 0 writes; under torchrun the other ranks help train and then stop.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
 from baselines.hub import quiet_transformers
@@ -72,6 +73,9 @@ class Reporter:
     message: Callable[[str], None] = lambda text: None
     epoch: Callable[[dict[str, Any]], None] = lambda record: None
     start_training: Callable[[int], None] = lambda epochs: None
+    # (what, total) -> a context yielding the callable to call once per photo decoded and encoded
+    photos: Callable[[str, int], ContextManager[Callable[[], None]]] = (
+        lambda what, total: contextlib.nullcontext(lambda: None))
 
 
 @dataclass
@@ -122,8 +126,10 @@ def pack(split_root: Path, split: str, masks_dir: Path, output_zip: Path) -> Any
 
 def _features(model: Any, processor: Any, samples: list, runtime: Runtime, opts: SegOptions,
               log: _Log, what: str, **kwargs: Any) -> SplitFeatures:
-    features = build_features(model, processor, samples, runtime, prompt_mode=opts.prompt,
-                              workers=opts.workers, **kwargs)
+    mine = len(samples[runtime.rank::runtime.world_size]) if kwargs.get("shard") else len(samples)
+    with log.reporter.photos(f"{what}: decoding and encoding", mine) as tick:
+        features = build_features(model, processor, samples, runtime, prompt_mode=opts.prompt,
+                                  workers=opts.workers, on_image=tick, **kwargs)
     log(f"{what}: {len(samples)} images decoded and encoded once in {features.seconds['total']:.1f}s"
         f"; {features.prompts_truncated} of {features.n_prompts} prompts cut at 77 tokens")
     return features

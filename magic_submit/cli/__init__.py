@@ -6,16 +6,59 @@ Exit status: 0 ok, 1 invalid input or a failed check, 2 usage error.
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
+
+def _plain_argument_help() -> None:
+    """Show positional arguments as click does (``SUBMISSION``), not as newer typer releases do
+    (``{SUBMISSION}`` in the usage line and ``SUBMISSION <path>`` in the list). Only arguments
+    with a declared metavar are changed; older typer releases already show them plainly."""
+    from typer.core import TyperArgument
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+        def usage_name(self: TyperArgument) -> str:
+            name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+            return name if self.required else f"[{name}]"
+
+        TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    if hasattr(TyperArgument, "display_type_rich"):
+        typed = TyperArgument.display_type_rich
+
+        def display_type(self: TyperArgument, ctx: object) -> str | None:
+            return None if self.metavar is not None else typed(self, ctx)
+
+        TyperArgument.display_type_rich = display_type  # type: ignore[method-assign]
+
+
+_plain_argument_help()
+
+class _MagicGroup(TyperGroup):
+    """The root group: a reader that closes the pipe early (``magic leaderboard | head``) ends
+    the command quietly with status 0, as a filter's early exit is no error of ours."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from magic_submit.console import end_at_closed_pipe
+
+            end_at_closed_pipe()
+
+
+# Plain help pages: flags shown as flags, metavars as declared, nothing cut at 80 columns.
+HELP_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 app = typer.Typer(
     name="magic",
     help="MEDIQA-MAGIC 2025 toolkit: validate and pack submissions, score them exactly as the "
-    "official scorer does, run baselines.",
+    "official scorer does, run baselines. 'magic COMMAND -h' shows a command's options and "
+    "examples.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
+    cls=_MagicGroup,
 )
-
 
 
 def _version(value: bool) -> None:

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 
 import typer
 
-from magic_submit.cli import app
+from magic_submit.cli import HELP_SETTINGS, app
 
 baseline_app = typer.Typer(
     help="Train and run a baseline, then write a validated submission.",
     no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
 )
 app.add_typer(baseline_app, name="run-baseline")
 

@@ -47,27 +47,27 @@ def _show_result(result: Any, json_output: bool) -> None:
 
 @baseline_app.command("seg")
 def seg_command(
-    data: Annotated[Path, typer.Option("--data", help="Dataset root: {split}.json, images_{split}/, "
+    data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, images_{split}/, "
                                        "dermavqa-segmentations/{split}/ (or one folder per split).")],
-    output: Annotated[Path, typer.Option("--output", "-o", file_okay=False, help="Folder for the checkpoints, "
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False, help="Folder for the checkpoints, "
                                          "metrics.json, train.log, submission/ and submission.zip.")],
-    model: Annotated[str, typer.Option(help="Hub id, local folder (save_pretrained), or "
+    model: Annotated[str, typer.Option(metavar="ID|DIR", help="Hub id, local folder (save_pretrained), or "
                                        f"'{TINY_RANDOM}': a small random CLIPSeg built offline, for "
                                        "smoke runs and CI (no download; learns colour, not "
                                        "medicine). HF_HUB_OFFLINE=1 is honoured.")
                      ] = DEFAULT_MODEL,
-    train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
-    valid_split: Annotated[str, typer.Option(help="Split for early stopping and --tune-threshold; "
+    train_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to train on.")] = "train",
+    valid_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split for early stopping and --tune-threshold; "
                                              "'none' to train without one.")] = "valid",
-    predict_split: Annotated[str, typer.Option(help="Split to predict and pack.")] = "test",
-    epochs: Annotated[int, typer.Option(min=1, help="At most this many epochs.")] = 30,
-    batch_size: Annotated[int, typer.Option(min=1, help="Global batch (split across torchrun "
+    predict_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to predict and pack.")] = "test",
+    epochs: Annotated[int, typer.Option(metavar="N", min=1, help="At most this many epochs.")] = 30,
+    batch_size: Annotated[int, typer.Option(metavar="N", min=1, help="Global batch (split across torchrun "
                                             "processes).")] = 32,
-    lr: Annotated[float, typer.Option(min=0.0, help="AdamW learning rate.")] = 9e-4,
-    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a "
+    lr: Annotated[float, typer.Option(metavar="X", min=0.0, help="AdamW learning rate.")] = 9e-4,
+    patience: Annotated[int, typer.Option(metavar="N", min=1, help="Stop after this many epochs without a "
                                           "better validation figure.")] = 5,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of initialisation and shuffling.")] = 0,
+    device: Annotated[str, typer.Option(metavar="auto|cpu|cuda", help="auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of initialisation and shuffling.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT/checkpoints/"
                                          "last.pt.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Delete what an earlier run "
@@ -75,21 +75,30 @@ def seg_command(
     tune_threshold: Annotated[bool, typer.Option("--tune-threshold", help="Pick the threshold "
                                                  "(0.05..0.95) on the valid split instead of "
                                                  "0.5.")] = False,
-    select_metric: Annotated[str, typer.Option(help="Official figure for early stopping and "
+    select_metric: Annotated[str, typer.Option(metavar="KEY", help="Official figure for early stopping and "
                                                "--tune-threshold: " + ", ".join(_METRICS) + ".")
                              ] = DEFAULT_SELECT,
-    target: Annotated[str, typer.Option(help="Training target: 'or' (any annotator, the paper) "
+    target: Annotated[str, typer.Option(metavar="or|majority", help="Training target: 'or' (any annotator, the paper) "
                                         "or 'majority' (at least half).")] = DEFAULT_TARGET,
-    prompt: Annotated[str, typer.Option(help="Prompt text: " + ", ".join(_PROMPTS) + " (cut at 77 "
+    prompt: Annotated[str, typer.Option(metavar="KIND", help="Prompt text: " + ", ".join(_PROMPTS) + " (cut at 77 "
                                         "CLIP tokens).")] = DEFAULT_PROMPT,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Threads decoding images and "
+    workers: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Threads decoding images and "
                                                    "scoring masks (default: all cores).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or per-epoch lines.")
                      ] = False,
 ) -> None:
-    """Train CLIPSeg's decoder (frozen CLIP encoders, run once per image) and write a validated
-    submission.zip for --predict-split. Works under torchrun for several GPUs."""
+    """Train the CLIPSeg segmenter and write a validated submission.zip.
+
+    CLIPSeg's decoder trains on cached activations of the frozen CLIP encoders (run once per
+    image); the best epoch predicts --predict-split. Works under torchrun for several GPUs.
+
+    \b
+    Examples:
+      magic run-baseline seg --data sample_data --output runs/seg --model tiny-random --epochs 12
+      magic run-baseline seg --data dataset --output runs/seg --tune-threshold
+      torchrun --nproc_per_node 4 -m magic_submit run-baseline seg --data dataset -o runs/seg4
+    """
     check_choice(device, _DEVICES, "--device")
     check_choice(select_metric, _METRICS, "--select-metric")
     check_choice(target, _TARGETS, "--target")
@@ -142,4 +151,7 @@ def _epoch_reporter(quiet: bool) -> Iterator[Any]:
             advance = stack.enter_context(progress_counter("epochs", epochs,
                                                            enabled=progress_enabled(quiet)))
 
-        yield Reporter(message=message, epoch=epoch, start_training=start)
+        def photos(what: str, total: int) -> Any:
+            return progress_counter(what, total, enabled=progress_enabled(quiet))
+
+        yield Reporter(message=message, epoch=epoch, start_training=start, photos=photos)

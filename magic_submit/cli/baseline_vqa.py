@@ -52,28 +52,28 @@ def _show(metrics: dict[str, Any], json_output: bool) -> None:
 
 @baseline_app.command("vqa")
 def vqa_command(
-    data: Annotated[Path, typer.Option("--data", help="Dataset root: {split}.json, "
+    data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, "
                                        "{split}_cvqa.json, the definitions file, images_{split}/ "
                                        "(bert-swin only), or one folder per split.")],
-    output: Annotated[Path, typer.Option("--output", "-o", file_okay=False, help="Folder for metrics.json and "
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False, help="Folder for metrics.json and "
                                          "submission/data_cvqa_sys.json.")],
-    method: Annotated[str, typer.Option(help="prior (most frequent answer / answer set), text "
+    method: Annotated[str, typer.Option(metavar="NAME", help="prior (most frequent answer / answer set), text "
                                         "(TF-IDF + logistic regression, CPU, seconds) or "
                                         "bert-swin (the paper's model; torch + transformers).")],
-    train_split: Annotated[str, typer.Option(help="Split to learn from (its gold).")] = "train",
-    valid_split: Annotated[str, typer.Option(help="Split scored into metrics.json (and early "
+    train_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to learn from (its gold).")] = "train",
+    valid_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split scored into metrics.json (and early "
                                              "stopping of bert-swin); 'none' to skip.")] = "valid",
-    predict_split: Annotated[str, typer.Option(help="Split to answer.")] = "test",
-    device: Annotated[str, typer.Option(help="bert-swin: auto, cpu or cuda.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of folds, initialisation and shuffling.")] = 0,
-    epochs: Annotated[int, typer.Option(min=1, help="bert-swin: at most this many epochs.")] = 10,
-    batch_size: Annotated[int, typer.Option(min=1, help="bert-swin: encounters per step.")] = 16,
-    patience: Annotated[int, typer.Option(min=1, help="bert-swin: stop after this many epochs "
+    predict_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to answer.")] = "test",
+    device: Annotated[str, typer.Option(metavar="auto|cpu|cuda", help="bert-swin: auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of folds, initialisation and shuffling.")] = 0,
+    epochs: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: at most this many epochs.")] = 10,
+    batch_size: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: encounters per step.")] = 16,
+    patience: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: stop after this many epochs "
                                           "without a better validation accuracy_all.")] = 3,
-    model_text: Annotated[str, typer.Option(help="bert-swin text encoder: hub id, local folder or "
+    model_text: Annotated[str, typer.Option(metavar="ID|DIR", help="bert-swin text encoder: hub id, local folder or "
                                             "'tiny-random' (built offline, smoke runs).")
                           ] = DEFAULT_TEXT_MODEL,
-    model_image: Annotated[str, typer.Option(help="bert-swin image encoder: hub id, local folder "
+    model_image: Annotated[str, typer.Option(metavar="ID|DIR", help="bert-swin image encoder: hub id, local folder "
                                              "or 'tiny-random'.")] = DEFAULT_IMAGE_MODEL,
     with_responses: Annotated[bool, typer.Option("--with-responses", help="text, bert-swin: add "
                                                  "the responses' English text to the query.")
@@ -87,8 +87,16 @@ def vqa_command(
     json_output: Annotated[bool, typer.Option("--json", help="metrics.json on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Fit a closed-question baseline on --train-split, score it on --valid-split and write a
-    validated OUTPUT/submission/data_cvqa_sys.json for --predict-split."""
+    """Answer the closed questions and write a validated data_cvqa_sys.json.
+
+    Fits --method on --train-split, scores it on --valid-split (metrics.json) and writes
+    OUTPUT/submission/data_cvqa_sys.json for --predict-split.
+
+    \b
+    Examples:
+      magic run-baseline vqa --data dataset --output runs/text --method text --with-responses
+      magic run-baseline vqa --data sample_data --output runs/prior --method prior
+    """
     check_choice(method, METHODS, "--method")
     check_choice(device, DEVICE_CHOICES, "--device")
     require_modules(*NEEDS[method], f"--method {method}", json_output=json_output)

@@ -9,21 +9,25 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
+from magic_submit.cli.options import (
+    QuietOption, ReferenceOption, SplitOption, SuffixOption, json_option,
+)
 
 
 @app.command("leaderboard")
 def leaderboard_command(
-    submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files.")],
+    submissions: Annotated[list[Path], typer.Argument(metavar="SUBMISSION",
+                                                      help="Submission folders or .zip files.")],
     reference: ReferenceOption,
     split: SplitOption = None,
-    name: Annotated[Optional[list[str]], typer.Option("--name", help="Display name, once per "
+    name: Annotated[Optional[list[str]], typer.Option("--name", metavar="NAME",
+                                                      help="Display name, once per "
                                                       "submission in order (default: file name).")
                     ] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help="Bootstrap resamples of the "
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, metavar="N", help="Bootstrap resamples of the "
                                            "encounters.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the resamples (same seed, same intervals).")] = 0,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="Metric shown in the table "
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the resamples (same seed, same intervals).")] = 0,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", metavar="KEY", help="Metric shown in the table "
                                                         "(repeat; 'all' for every official metric; "
                                                         "default: the paper's columns + "
                                                         "accuracy_all). JSON and CSV hold all.")
@@ -32,13 +36,23 @@ def leaderboard_command(
                                                "annotator both empty' as 1.0 instead of the "
                                                "official NaN.")] = False,
     suffix: SuffixOption = DEFAULT_SUFFIX,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
-                                              "(NaN as null).")] = False,
-    output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write leaderboard.csv here.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
+    json_output: Annotated[bool, json_option("every metric of every submission, intervals, "
+                                             "flip rates (NaN as null)")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="DIR",
+                                                   file_okay=False,
+                                                   help="Write leaderboard.csv here.")] = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Score every submission once, rank them on each official metric with 95% bootstrap
-    intervals (encounters resampled), and say which neighbour differences are real."""
+    """Rank submissions with 95% bootstrap intervals.
+
+    Scores every submission once, ranks them on each official metric with 95% bootstrap
+    intervals (encounters resampled), and says which neighbour differences are real.
+
+    \b
+    Examples:
+      magic leaderboard team_a.zip team_b.zip --reference dataset --split valid
+      magic leaderboard runs/*/submission.zip -r dataset --split valid --metric all -o board/
+    """
     from magic_submit.console import (
         exit_with_error, note, print_json, progress_counter, progress_enabled,
     )

@@ -1,4 +1,7 @@
-"""Options shared by several commands, declared once (same flag, same help everywhere)."""
+"""Options shared by several commands, declared once (same flag, same help everywhere).
+
+Every option carries an explicit metavar (``--output DIR``), so help pages show what to type.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,23 @@ import typer
 
 from magic_submit.challenge import SPLITS
 
+SPLIT_HELP = (f"Split: a name under the dataset root ({', '.join(SPLITS)}) or the path of the "
+              "split's query file (data/test.json), whose images and gold are looked up beside it.")
+
 ReferenceOption = Annotated[Path, typer.Option(
-    "--reference", "-r", help="Organisers' folder (masks_refs/ + data_cvqa_ref.json) or a dataset "
-    "root with --split.")]
-SplitOption = Annotated[Optional[str], typer.Option(
-    help=f"Split of a dataset root: {', '.join(SPLITS)}.")]
-SuffixOption = Annotated[str, typer.Option(help="System name in IMG_..._mask_{suffix}.tiff.")]
+    "--reference", "-r", metavar="REF", help="Gold: the organisers' folder (masks_refs/ + "
+    "data_cvqa_ref.json), or a dataset root with --split.")]
+SplitOption = Annotated[Optional[str], typer.Option("--split", metavar="NAME|JSON",
+                                                    help=SPLIT_HELP)]
+RequiredSplitOption = Annotated[str, typer.Option("--split", metavar="NAME|JSON", help=SPLIT_HELP)]
+DataOption = Annotated[Optional[Path], typer.Option(
+    "--data", metavar="DIR", help="Dataset root holding the split's files ({split}.json, "
+    "images_{split}/, ...); needed when --split is a name.")]
+SuffixOption = Annotated[str, typer.Option("--suffix", metavar="NAME",
+                                           help="System name in IMG_..._mask_{suffix}.tiff.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes.")]
+
+
+def json_option(what: str) -> object:
+    """The ``--json`` flag; ``what`` says what the JSON object holds."""
+    return typer.Option("--json", help=f"One JSON object on stdout: {what}.")

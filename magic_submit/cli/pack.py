@@ -9,7 +9,7 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import SuffixOption
+from magic_submit.cli.options import DataOption, RequiredSplitOption, SuffixOption, json_option
 
 
 def print_fixes(fixes: list[str], limit: int) -> None:
@@ -25,25 +25,36 @@ def print_fixes(fixes: list[str], limit: int) -> None:
 
 @app.command("pack")
 def pack_command(
-    split: Annotated[Path, typer.Option("--split", help="The split's query file (test.json): masks "
-                                        "are named from its image_ids.")],
-    images: Annotated[Path, typer.Option("--images", help="The split's images (their sizes).")],
-    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False, help="The zip to write (atomically).")],
-    masks: Annotated[Optional[Path], typer.Option("--masks", help="Folder of predicted masks, one per "
-                                                  "image, named after the image id.")] = None,
-    cvqa: Annotated[Optional[Path], typer.Option("--cvqa", help="CVQA answers: a JSON list of "
-                                                 "{encounter_id, 27 qids}.")] = None,
+    split: RequiredSplitOption,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="ZIP", dir_okay=False,
+                                         help="The zip to write (atomically).")],
+    data: DataOption = None,
+    images: Annotated[Optional[Path], typer.Option(
+        "--images", metavar="DIR", help="The split's photos (their sizes). Default: "
+        "images_{split}/ of the dataset.")] = None,
+    masks: Annotated[Optional[Path], typer.Option(
+        "--masks", metavar="DIR", help="Folder of predicted masks, one per image, named after "
+        "the image id.")] = None,
+    cvqa: Annotated[Optional[Path], typer.Option(
+        "--cvqa", metavar="FILE", help="CVQA answers: a JSON list of {encounter_id, 27 qids}.")
+                    ] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Repair what needs no guessing: 0/255 and "
                                       "probability masks, PNG/.tif inputs, masks at the model's "
                                       "size, unpadded multi-slot families.")] = False,
     suffix: SuffixOption = DEFAULT_SUFFIX,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: output, "
-                                              "fixes, report.")] = False,
+    json_output: Annotated[bool, json_option("output, fixes, report")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="List every fix and culprit.")] = False,
 ) -> None:
     """Write submission.zip: masks named from the split, 2-D 0/1 uint8 TIFFs, data_cvqa_sys.json
-    and masks_preds/ at the root, validated before it replaces OUTPUT. Exit 1 if invalid."""
+    and masks_preds/ at the root, validated before it replaces OUTPUT. Exit 1 if invalid.
+
+    \b
+    Examples:
+      magic pack --data dataset --split test --masks preds/ --cvqa answers.json -o submission.zip
+      magic pack --split dataset/test.json --masks probs/ --fix -o submission.zip
+    """
     from magic_submit.console import EXIT_USAGE, exit_with_error, print_json, stderr, stdout
+    from magic_submit.dataset import locate_split
     from magic_submit.errors import MagicError
     from magic_submit.packing import PackError, pack_submission
     from magic_submit.validation import render_text
@@ -54,8 +65,10 @@ def pack_command(
         raise typer.BadParameter("the output must be a .zip file", param_hint="--output")
     limit = 0 if show_all else 10
     try:
-        result = pack_submission(split, images, masks_dir=masks, cvqa=cvqa, output=output, fix=fix,
-                                 suffix=suffix)
+        layout, query_file = locate_split(split, data)
+        images = images if images is not None else layout.require_images(split)
+        result = pack_submission(query_file, images, masks_dir=masks, cvqa=cvqa, output=output,
+                                 fix=fix, suffix=suffix)
     except PackError as error:
         if json_output:
             print_json({"output": None, "fixes": error.fixes, "report": error.report.to_dict()})

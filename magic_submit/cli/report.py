@@ -9,26 +9,35 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
+from magic_submit.cli.options import QuietOption, ReferenceOption, SplitOption, SuffixOption
 
 
 @app.command("report")
 def report_command(
-    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION",
+                                               help="Submission folder or .zip.")],
     reference: ReferenceOption,
-    output: Annotated[Path, typer.Option(file_okay=False, help="Folder for index.html and its files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False,
+                                         help="Folder for index.html and its files.")],
     split: SplitOption = None,
-    images: Annotated[Optional[Path], typer.Option(help="Folder of the split's photos (default: "
+    images: Annotated[Optional[Path], typer.Option("--images", metavar="DIR", help="Folder of the split's photos (default: "
                                                    "images_{split}/ of a dataset root).")] = None,
-    worst: Annotated[int, typer.Option(min=0, help="Images in the gallery of the worst.")] = 24,
+    worst: Annotated[int, typer.Option(min=0, metavar="N", help="Images in the gallery of the worst.")] = 24,
     suffix: SuffixOption = DEFAULT_SUFFIX,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
                                                 "empty and a missing answer as wrong instead of "
                                                 "stopping.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Write OUTPUT/index.html: the scores, per-image Jaccard/Dice histograms, per-family CVQA
-    accuracies, the worst images with every outline, and a CVQA confusion view per family."""
+    """A static HTML page of what a submission gets wrong.
+
+    Writes OUTPUT/index.html: the scores, per-image Jaccard/Dice histograms, per-family CVQA
+    accuracies, the worst images with every outline, and a CVQA confusion view per family.
+
+    \b
+    Example:
+      magic report submission.zip --reference dataset --split valid --output report/
+    """
     from evaluation.outputs import score_submission
     from magic_submit.console import exit_with_error, note, stdout
     from magic_submit.errors import MagicError

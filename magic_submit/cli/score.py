@@ -9,7 +9,9 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX, DEFAULT_WORKERS
 from magic_submit.cli import app
-from magic_submit.cli.options import ReferenceOption, SplitOption, SuffixOption
+from magic_submit.cli.options import (
+    QuietOption, ReferenceOption, SplitOption, SuffixOption, json_option,
+)
 from magic_submit.errors import MagicError
 from magic_submit.formatting import format_value
 
@@ -43,23 +45,36 @@ def print_score_table(report, title: str) -> None:
 
 @app.command("score")
 def score_command(
-    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip holding "
-                                               "masks_preds/ and/or data_cvqa_sys.json.")],
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION", help="Submission folder or "
+                                               ".zip holding masks_preds/ and/or "
+                                               "data_cvqa_sys.json.")],
     reference: ReferenceOption,
     split: SplitOption = None,
     suffix: SuffixOption = DEFAULT_SUFFIX,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout "
-                                              "(NaN as null).")] = False,
-    output: Annotated[Optional[Path], typer.Option(file_okay=False, help="Write scores.json, "
-                                                   "per_image.csv and per_encounter.csv here.")
+    json_output: Annotated[bool, json_option("the official keys, then the detail (NaN as null)")
+                           ] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="DIR", file_okay=False,
+        help="Write scores.json (the official file), per_image.csv and per_encounter.csv here.")
                       ] = None,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
                                                 "empty and a missing answer as wrong instead of "
                                                 "stopping.")] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Threads reading masks.")] = DEFAULT_WORKERS,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Threads reading masks.")
+                       ] = DEFAULT_WORKERS,
+    quiet: QuietOption = False,
 ) -> None:
-    """Score a submission exactly as the official scorer does (same keys, same numbers)."""
+    """The official figures of a submission, with per-case detail.
+
+    Same keys and same numbers as the organisers' scorer; every input it would crash on is
+    named instead. Exit 0 scored, 1 invalid input, 2 usage error.
+
+    \b
+    Examples:
+      magic score submission.zip --reference dataset --split valid
+      magic score out/submission -r dataset --split valid --json
+      magic score upload/ -r platform_ref/ --output scores/   # masks_refs/ + data_cvqa_ref.json
+    """
     from evaluation.outputs import score_submission, write_outputs
     from magic_submit.console import (
         exit_with_error, note, print_json, progress_counter, progress_enabled,

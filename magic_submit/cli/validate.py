@@ -9,43 +9,53 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import SuffixOption
+from magic_submit.cli.options import DataOption, RequiredSplitOption, SuffixOption, json_option
 
 
 @app.command("validate-submission")
 def validate_command(
-    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip (the upload itself) "
-                                               "with masks_preds/ and data_cvqa_sys.json at its "
-                                               "root.")],
-    split: Annotated[Path, typer.Option("--split", help="The split's query file (test.json): its "
-                                        "encounter_id and image_ids are what must be covered.")],
-    images: Annotated[Optional[Path], typer.Option("--images", help="The split's images: every mask "
-                                                   "must have its image's size (headers only).")
-                      ] = None,
-    reference: Annotated[Optional[Path], typer.Option("--reference", help="Take sizes from reference "
-                                                      "masks instead: masks_refs/'s folder, a masks "
-                                                      "folder or a dataset root (organisers).")
-                         ] = None,
-    definitions: Annotated[Optional[Path], typer.Option(help="Official definitions file, checked "
-                                                        "against the package's question table "
-                                                        "(option counts).")] = None,
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION", help="Submission folder or "
+                                               ".zip (the upload itself) with masks_preds/ and "
+                                               "data_cvqa_sys.json at its root.")],
+    split: RequiredSplitOption,
+    data: DataOption = None,
+    images: Annotated[Optional[Path], typer.Option(
+        "--images", metavar="DIR", help="The split's photos: every mask must have its image's "
+        "size (headers only). Default: images_{split}/ of the dataset, when there is one.")] = None,
+    reference: Annotated[Optional[Path], typer.Option(
+        "--reference", metavar="REF", help="Take the sizes from reference masks instead: "
+        "masks_refs/'s folder, a masks folder or a dataset root (organisers).")] = None,
+    definitions: Annotated[Optional[Path], typer.Option(
+        "--definitions", metavar="FILE", help="Official definitions file, checked against the "
+        "package's question table (option counts).")] = None,
     suffix: SuffixOption = DEFAULT_SUFFIX,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: valid, "
-                                              "errors, warnings, notes, summary.")] = False,
+    json_output: Annotated[bool, json_option("valid, errors, warnings, notes, summary")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="List every culprit (default: 10 per "
                                            "problem code).")] = False,
 ) -> None:
-    """Check a submission as the platform will read it. Exit 0: it will be scored as intended
-    (warnings allowed); 1: it will not (a missing submission included); 2: usage error (bad
-    options, or a split file, image folder, reference or definitions file that cannot be used)."""
+    """Check a submission as the platform will read it, every problem at once.
+
+    Exit 0: it will be scored as intended (warnings allowed); 1: it will not (a missing
+    submission included); 2: usage error (bad options, or a split file, image folder,
+    reference or definitions file that cannot be used).
+
+    \b
+    Examples:
+      magic validate-submission submission.zip --data dataset --split test
+      magic validate-submission out/ --split dataset/test.json --images dataset/images_test
+    """
     from magic_submit.console import EXIT_USAGE, exit_with_error, print_json, stdout
+    from magic_submit.dataset import locate_split
     from magic_submit.errors import MagicError
     from magic_submit.validation import render_text, validate_submission
 
     if images is not None and reference is not None:
         raise typer.BadParameter("give --images or --reference, not both", param_hint="--reference")
     try:
-        report = validate_submission(submission, split, images_dir=images,
+        layout, query_file = locate_split(split, data)
+        if images is None and reference is None:
+            images = layout.find_images(split)  # sizes are checked whenever the photos are there
+        report = validate_submission(submission, query_file, images_dir=images,
                                      reference_masks=reference, definitions=definitions,
                                      suffix=suffix)
     except MagicError as error:  # the inputs besides the submission cannot be used

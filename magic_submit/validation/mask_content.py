@@ -87,14 +87,20 @@ def _describe_not_2d(shape: tuple[int, ...]) -> str:
     return f"shape {shape}: a mask must be 2-D (height x width)"
 
 
-def _size_message(shape: tuple[int, ...], expected: tuple[int, int]) -> str:
+# A transposed mask is not resized by ``magic pack --fix`` (it cannot know the axes were
+# swapped rather than the size changed), so its fix names the repair itself.
+TRANSPOSED_FIX = "transpose it before saving (mask.T): height first, then width"
+
+
+def _size_message(shape: tuple[int, ...], expected: tuple[int, int]) -> tuple[str, str | None]:
+    """What is wrong with the mask's size, and a fix when the code's default does not apply."""
     h, w = shape
     message = f"mask is {h}x{w} (height x width), the image is {expected[0]}x{expected[1]}"
     if (w, h) == expected:
-        return message + ": height and width are swapped"
+        return message + ": height and width are swapped", TRANSPOSED_FIX
     if h == w and h in MODEL_INPUT_SIDES:
-        return message + f": {h}x{w} is a model input size; resize the prediction back"
-    return message
+        return message + f": {h}x{w} is a model input size; resize the prediction back", None
+    return message, None
 
 
 def content_problems(facts: MaskFacts, expected: tuple[int, int] | None, *, file: str,
@@ -110,7 +116,8 @@ def content_problems(facts: MaskFacts, expected: tuple[int, int] | None, *, file
         problems.append(Problem.of("mask-not-2d", _describe_not_2d(shape), **where))
     plane = _plane(shape)
     if expected is not None and len(plane) == 2 and plane != tuple(expected):
-        problems.append(Problem.of("mask-size", _size_message(plane, expected), **where))
+        message, fix = _size_message(plane, expected)
+        problems.append(Problem.of("mask-size", message, hint=fix, **where))
     if facts.values != BINARY:
         seen = ("the scorer cannot cast them to uint8" if facts.nonzero is None else
                 f"the scorer counts {facts.scorer_foreground} of its {facts.nonzero} non-zero "

@@ -23,7 +23,9 @@ from magic_submit.masks import MaskFileError, read_mask
 from magic_submit.naming import (
     TIFF_EXTENSIONS, is_scanned_mask_name, mask_file_name, parse_mask_file_name,
 )
-from magic_submit.validation.mask_content import MaskFacts, content_problems, mask_facts
+from magic_submit.validation.mask_content import (
+    MODEL_INPUT_SIDES, MaskFacts, content_problems, mask_facts,
+)
 from magic_submit.validation.mask_names import extension, intended_image_id, name_problem
 from magic_submit.validation.problems import CODES, Problem
 from magic_submit.validation.targets import SplitTargets
@@ -158,6 +160,7 @@ def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, lis
             jobs.append((image_id, tiff, False))
     problems: list[Problem] = []
     scored_empty: list[bool] = []
+    scored_shapes: set[tuple[int, ...]] = set()
     with ThreadPoolExecutor(max_workers=DEFAULT_WORKERS) as pool:
         for (image_id, path, is_scored), facts in zip(jobs, pool.map(inspect_mask,
                                                                     [j[1] for j in jobs])):
@@ -170,11 +173,28 @@ def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, lis
             problems.extend(content_problems(facts, sizes.get(image_id), **where))
             if is_scored:
                 scored_empty.append(facts.empty)
+                scored_shapes.add(facts.shape)
     outcome.checked = len(jobs)
+    if not sizes:  # no image sizes to compare with: a mask at the model's size would pass unseen
+        problems.extend(_one_square_size(scored_shapes, len(scored_empty)))
     if scored_empty and all(scored_empty):
         problems.append(Problem.of("masks-all-empty", f"all {len(scored_empty)} masks read hold no "
                                    "foreground pixel", file=f"{MASKS_PRED_DIR}/"))
     return problems
+
+
+def _one_square_size(shapes: set[tuple[int, ...]], count: int) -> list[Problem]:
+    """Every mask of one square size (352x352): the model's input size, not the photos'."""
+    if len(shapes) != 1:
+        return []
+    shape = next(iter(shapes))
+    if len(shape) != 2 or shape[0] != shape[1] or (count < 2 and shape[0] not in MODEL_INPUT_SIDES):
+        return []
+    side = shape[0]
+    typical = " (a common network input size)" if side in MODEL_INPUT_SIDES else ""
+    return [Problem.of("masks-one-square-size", f"all {count} masks are {side}x{side}{typical}; "
+                       "photos differ in size, and the scorer needs each photo's own size",
+                       file=f"{MASKS_PRED_DIR}/")]
 
 
 def misplaced_masks(root: Path, targets: SplitTargets) -> list[Problem]:

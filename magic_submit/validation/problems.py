@@ -99,7 +99,11 @@ CODES: dict[str, CodeInfo] = {
     "system-file-ignored": _n("system file ignored (.DS_Store, ._*)"),
     "size-unchecked": _w("image size unknown: mask size not checked",
                          "pass the split's image folder with --images"),
-    "sizes-not-checked": _n("mask sizes not checked", "pass --images DIR to check every mask's size"),
+    "masks-one-square-size": _w("every mask has one square size: the model's, not the photos'?",
+                                "resize each prediction back to its photo's height x width "
+                                "(magic pack --fix does it given --images); check with --images"),
+    "sizes-not-checked": _n("mask sizes not checked", "pass --images DIR (or --data with the "
+                            "dataset root) to check every mask's size"),
     # CVQA file.
     "cvqa-missing": _e(f"{CVQA_FILE} missing (the scorer crashes)",
                        f"write {CVQA_FILE} at the root; a segmentation-only team sends []"),

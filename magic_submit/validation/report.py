@@ -64,15 +64,17 @@ def render_text(report: ValidationReport, *, limit: int = 10, name: str | None =
         info = CODES.get(code)
         lines.append(f"{items[0].severity} {code}: {info.title if info else code} ({len(items)})")
         shown = items if limit <= 0 else items[:limit]
+        # One fix line per problem: under the group when every culprit shares it, else under each.
+        fixes = {p.hint or (info.fix if info else None) for p in items} - {None, ""}
         for problem in shown:
             where = problem.where()
             lines.append(f"  {where}: {problem.message}" if where else f"  {problem.message}")
-            if info is None or (problem.hint and problem.hint != info.fix):
+            if len(fixes) > 1 and problem.hint:
                 lines.append(f"    fix: {problem.hint}")
         if len(items) > len(shown):
             lines.append(f"  ... and {len(items) - len(shown)} more (--json or --all lists them)")
-        if info is not None and info.fix:
-            lines.append(f"  fix: {info.fix}")
+        if len(fixes) == 1:
+            lines.append(f"  fix: {fixes.pop()}")
     summary = report.summary
     checked = []
     if "masks_checked" in summary:
@@ -87,7 +89,11 @@ def render_text(report: ValidationReport, *, limit: int = 10, name: str | None =
     counts = (f"{_plural(len(report.errors), 'error')}, {_plural(len(report.warnings), 'warning')}, "
               f"{_plural(len(report.notes), 'note')}")
     who = f"{name}: " if name else ""
-    if report.valid:
+    unchecked = "sizes-not-checked" in report.codes() and summary.get("masks_checked")
+    if report.valid and unchecked:
+        lines.append(f"{who}VALID as far as checked ({counts}): mask sizes not checked, pass "
+                     "--images or --reference (a mask of the wrong size is lost on the platform)")
+    elif report.valid:
         lines.append(f"{who}VALID ({counts}): the submission will be scored as intended")
     else:
         lines.append(f"{who}INVALID ({counts}): fix the errors above before uploading")
