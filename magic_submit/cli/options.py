@@ -24,6 +24,9 @@ RequiredSplitOption = Annotated[str, typer.Option("--split", metavar="NAME|JSON"
 DataOption = Annotated[Optional[Path], typer.Option(
     "--data", metavar="DIR", help="Dataset root holding the split's files ({split}.json, "
     "images_{split}/, ...); needed when --split is a name.")]
+ImagesOption = Annotated[Optional[Path], typer.Option(
+    "--images", metavar="DIR", help="The split's photos (their sizes are read from the headers). "
+    "Default: images_{split}/ beside the query file or under --data.")]
 SuffixOption = Annotated[str, typer.Option("--suffix", metavar="NAME",
                                            help="System name in IMG_..._mask_{suffix}.tiff.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes.")]

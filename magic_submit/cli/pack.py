@@ -9,7 +9,7 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import DataOption, RequiredSplitOption, SuffixOption, json_option
+from magic_submit.cli.options import DataOption, ImagesOption, RequiredSplitOption, SuffixOption, json_option
 
 
 def print_fixes(fixes: list[str], limit: int) -> None:
@@ -29,9 +29,7 @@ def pack_command(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="ZIP", dir_okay=False,
                                          help="The zip to write (atomically).")],
     data: DataOption = None,
-    images: Annotated[Optional[Path], typer.Option(
-        "--images", metavar="DIR", help="The split's photos (their sizes). Default: "
-        "images_{split}/ of the dataset.")] = None,
+    images: ImagesOption = None,
     masks: Annotated[Optional[Path], typer.Option(
         "--masks", metavar="DIR", help="Folder of predicted masks, one per image, named after "
         "the image id.")] = None,

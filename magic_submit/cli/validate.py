@@ -9,7 +9,7 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import DataOption, RequiredSplitOption, SuffixOption, json_option
+from magic_submit.cli.options import DataOption, ImagesOption, RequiredSplitOption, SuffixOption, json_option
 
 
 @app.command("validate-submission")
@@ -19,9 +19,7 @@ def validate_command(
                                                "data_cvqa_sys.json at its root.")],
     split: RequiredSplitOption,
     data: DataOption = None,
-    images: Annotated[Optional[Path], typer.Option(
-        "--images", metavar="DIR", help="The split's photos: every mask must have its image's "
-        "size (headers only). Default: images_{split}/ of the dataset, when there is one.")] = None,
+    images: ImagesOption = None,
     reference: Annotated[Optional[Path], typer.Option(
         "--reference", metavar="REF", help="Take the sizes from reference masks instead: "
         "masks_refs/'s folder, a masks folder or a dataset root (organisers).")] = None,
