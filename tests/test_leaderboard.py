@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import math
 import shutil
 import subprocess
@@ -229,3 +230,15 @@ def test_single_part_submissions_are_ranked_on_their_part(teams, sample_data: Pa
     notes = {s["name"]: " ".join(s["notes"]) for s in result["submissions"]}
     assert "no data_cvqa_sys.json: CVQA not scored" in notes["masks_only"]
     assert "no masks_preds/: segmentation not scored" in notes["cvqa_only"]
+
+
+def test_the_table_fits_80_columns_with_whole_headers(teams, sample_data: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "magic_submit", "leaderboard", str(teams["sample"]),
+                           str(teams["degraded"]), "--reference", str(sample_data), "--split",
+                           "test", "--bootstrap", "50"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "metric" in line)
+    assert header.split() == ["metric", "rank", "submission", "value", "95%", "CI", "P(flip)"]
+    table = done.stdout.split("P(flip): share")[0]
+    assert max(len(line.rstrip()) for line in table.splitlines()) <= 80

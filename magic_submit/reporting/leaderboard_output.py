@@ -77,7 +77,7 @@ def _standings_table(board: Leaderboard, metrics: Sequence[str], alpha: float):
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("metric", style="bold", no_wrap=True)
     table.add_column("rank", justify="right")
-    table.add_column("submission", overflow="fold")
+    table.add_column("submission", overflow="fold", min_width=len("submission"))
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column(f"{pct}% CI", justify="right", no_wrap=True)
     table.add_column("P(flip)", no_wrap=True)
