@@ -17,6 +17,8 @@ CORE_MODULES = [
     "evaluation.segmentation",
     "evaluation.cvqa",
     "baselines.common",
+    "baselines.vqa.vlm.prompt", "baselines.vqa.vlm.parsing", "baselines.vqa.vlm.voting",
+    "baselines.vqa.vlm.store", "baselines.vqa.vlm.images",
 ]
 
 
