@@ -3,8 +3,10 @@
 Writes into ``output``: ``submission/data_cvqa_sys.json`` (every encounter of the predict split,
 all 27 qids as ints, checked by :func:`magic_submit.validation.validate_submission`) and
 ``metrics.json`` (the official keys on the validation split when its gold is present, what each
-method chose, per-epoch figures for ``bert-swin``). ``prior`` and ``text`` read only JSON files;
-``bert-swin`` reads the photos and needs torch and transformers (imported only then).
+method chose, per-epoch figures for ``bert-swin``, calls, tokens and fallbacks for ``vlm`` and
+``api``). ``prior`` and ``text`` read only JSON files; ``bert-swin`` and ``vlm`` read the photos
+and need torch and transformers, ``api`` the openai client (imported only then). ``vlm`` and
+``api`` also keep ``responses.jsonl`` (every reply), which ``resume`` reuses.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
+from baselines.vqa.vlm.options import BACKENDS, VlmOptions
+from baselines.vqa.vlm.store import RESPONSES_FILE
 from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
                                 load_split)
 from baselines.vqa.decoding import to_record
 from evaluation.cvqa import score_cvqa
 from magic_submit.challenge import CVQA_SUBMISSION_FILE
 from magic_submit.dataset import DatasetLayout
-from magic_submit.errors import MagicError
+from magic_submit.errors import MagicError, UsageError
 from magic_submit.jsonio import dumps_strict, write_atomic
 
-METHODS: tuple[str, ...] = ("prior", "text", "bert-swin")
+METHODS: tuple[str, ...] = ("prior", "text", "bert-swin", *BACKENDS)
 DEFAULT_TEXT_MODEL = "emilyalsentzer/Bio_ClinicalBERT"
 DEFAULT_IMAGE_MODEL = "microsoft/swin-base-patch4-window7-224"
 AnswerSets = list[dict[str, tuple[int, ...]]]
@@ -51,6 +55,13 @@ class VqaOptions:
     with_responses: bool = False
     query_context: bool = True
     overwrite: bool = False
+    resume: bool = False  # vlm, api: reuse OUTPUT/responses.jsonl
+    vlm: VlmOptions | None = None  # vlm, api: who answers and how (defaults when None)
+
+    @property
+    def model_options(self) -> VlmOptions:
+        """The vlm/api settings, with this run's method as the backend."""
+        return self.vlm or VlmOptions(backend=self.method)
 
 
 @dataclass
@@ -112,6 +123,65 @@ def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData
         "photos_encoded": result.images, "settings": asdict(settings)})
 
 
+def _fit_vlm(train: SplitData, valid: SplitData | None, predict: SplitData,
+             layout: DatasetLayout, families: dict[str, FamilyOptions], opts: VqaOptions,
+             log: Callable[[str], None], note: Callable[[str], None], progress: bool) -> Fitted:
+    from baselines.vqa.vlm.method import answer_splits
+
+    splits = [s for s in (valid, predict) if s is not None]
+    answers, details = answer_splits(
+        train, splits, layout, families, opts.model_options, output=Path(opts.output),
+        resume=opts.resume, device=opts.device, seed=opts.seed,
+        with_responses=opts.with_responses, log=log, note=note, progress=progress)
+    return Fitted([answers[e] for e in valid.encounter_ids] if valid is not None else None,
+                  [answers[e] for e in predict.encounter_ids], details)
+
+
+@dataclass
+class Inputs:
+    """The splits and definitions a run reads, and the caveats found while reading them."""
+
+    layout: DatasetLayout
+    train: SplitData
+    valid: SplitData | None
+    predict: SplitData
+    families: dict[str, FamilyOptions] | None
+    notes: list[str]
+
+
+def load_inputs(opts: VqaOptions) -> Inputs:
+    """Read the training gold, the validation split (when it has gold), the split to predict
+    and the definitions (required by the methods that show option texts to a model)."""
+    layout = DatasetLayout(opts.data)
+    notes: list[str] = []
+    train = load_split(layout, opts.train_split, gold="required")
+    if not train.encounters:  # a gold file without a single usable record
+        raise MagicError(f"no '{opts.train_split}' encounter has gold answers",
+                         file=train.gold_file)
+    valid = _load_valid(layout, opts, notes)
+    predict = load_split(layout, opts.predict_split, gold="ignore")
+    # Read once: bert-swin, vlm and api need the option texts; for the others a file present
+    # must be sound.
+    families = load_family_options(layout, required=opts.method in ("bert-swin", *BACKENDS))
+    if valid is not None and set(valid.encounter_ids) & set(train.encounter_ids):
+        notes.append(f"'{opts.valid_split}' shares encounters with '{opts.train_split}': its "
+                     "scores are optimistic")
+    return Inputs(layout, train, valid, predict, families, notes)
+
+
+def dry_run_vqa(opts: VqaOptions) -> Any:
+    """The vlm/api request for the first encounter and the run's estimate (nothing written,
+    no model called): a :class:`baselines.vqa.vlm.method.DryRun`."""
+    from baselines.vqa.vlm.method import dry_run
+
+    if opts.method not in BACKENDS:
+        raise ValueError(f"a dry run needs a method of {BACKENDS}")
+    inputs = load_inputs(opts)
+    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
+    return dry_run(inputs.train, splits, inputs.layout, inputs.families or {},
+                   opts.model_options, seed=opts.seed, with_responses=opts.with_responses)
+
+
 def _load_valid(layout: DatasetLayout, opts: VqaOptions, notes: list[str]) -> SplitData | None:
     if opts.valid_split is None:
         return None
@@ -147,28 +217,23 @@ def write_and_validate(records: list[dict], predict: SplitData, output: Path) ->
 
 def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
             note: Callable[[str], None] = lambda text: None,
-            on_epoch: Callable[[dict[str, Any]], None] | None = None) -> VqaResult:
+            on_epoch: Callable[[dict[str, Any]], None] | None = None,
+            progress: bool = False) -> VqaResult:
     """Fit ``opts.method`` on the training gold, score on validation, write the submission.
 
-    ``log`` gets progress lines, ``note`` each caveat (also kept in ``metrics["notes"]``).
+    ``log`` gets progress lines, ``note`` each caveat (also kept in ``metrics["notes"]``);
+    ``progress``: a progress bar on stderr (vlm and api).
     """
     if opts.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
+    if opts.resume and opts.method not in BACKENDS:
+        raise UsageError(f"--resume applies to --method {' and '.join(BACKENDS)} (their stored "
+                         "replies)", code="usage", hint="pass --overwrite to replace a run")
     started = time.perf_counter()
-    prepare_output(Path(opts.output), (SUBMISSION_DIR, METRICS_FILE), overwrite=opts.overwrite)
-    layout = DatasetLayout(opts.data)
-    notes: list[str] = []
-    train = load_split(layout, opts.train_split, gold="required")
-    if not train.encounters:  # a gold file without a single usable record
-        raise MagicError(f"no '{opts.train_split}' encounter has gold answers",
-                         file=train.gold_file)
-    valid = _load_valid(layout, opts, notes)
-    predict = load_split(layout, opts.predict_split, gold="ignore")
-    # Read once: bert-swin needs the option texts; for the others a file present must be sound.
-    families = load_family_options(layout, required=opts.method == "bert-swin")
-    if valid is not None and set(valid.encounter_ids) & set(train.encounter_ids):
-        notes.append(f"'{opts.valid_split}' shares encounters with '{opts.train_split}': its "
-                     "scores are optimistic")
+    prepare_output(Path(opts.output), (SUBMISSION_DIR, METRICS_FILE, RESPONSES_FILE),
+                   resume=opts.resume, overwrite=opts.overwrite)
+    inputs = load_inputs(opts)
+    train, valid, predict, notes = inputs.train, inputs.valid, inputs.predict, inputs.notes
     for message in notes:
         note(message)
     log(f"{opts.method}: {len(train.encounters)} '{opts.train_split}' encounters with gold"
@@ -177,8 +242,16 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
         fitted = _fit_prior(train, valid, predict)
     elif opts.method == "text":
         fitted = _fit_text(train, valid, predict, opts)
+    elif opts.method == "bert-swin":
+        fitted = _fit_bert_swin(train, valid, predict, inputs.layout, inputs.families or {},
+                                opts, log, on_epoch)
     else:
-        fitted = _fit_bert_swin(train, valid, predict, layout, families, opts, log, on_epoch)
+        def keep_note(text: str) -> None:
+            notes.append(text)
+            note(text)
+
+        fitted = _fit_vlm(train, valid, predict, inputs.layout, inputs.families or {}, opts, log,
+                          keep_note, progress)
     metrics: dict[str, Any] = {"method": opts.method, "validation_split": None}
     if valid is not None and fitted.valid_sets is not None:
         records = [to_record(e, s) for e, s in zip(valid.encounter_ids, fitted.valid_sets)]

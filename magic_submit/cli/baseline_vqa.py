@@ -1,4 +1,5 @@
-"""``magic run-baseline vqa``: closed-question baselines (prior, text, bert-swin), validated."""
+"""``magic run-baseline vqa``: closed-question baselines (prior, text, bert-swin, vlm, api),
+validated."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from baselines.runtime import DEVICE_CHOICES  # these modules import no torch or sklearn
 from baselines.vqa.run import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, METHODS
+from magic_submit.cli import vqa_model_options as vm
 from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
 
 # What each method imports beyond the core, and the extra that installs it.
@@ -16,6 +18,8 @@ NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
     "prior": ((), ""),
     "text": (("sklearn",), "text"),
     "bert-swin": (("torch", "transformers"), "baselines"),
+    "vlm": (("torch", "transformers"), "baselines"),
+    "api": (("openai",), "api"),
 }
 
 
@@ -36,9 +40,9 @@ def _show(metrics: dict[str, Any], json_output: bool) -> None:
         table = Table(title=title, title_justify="left")
         table.add_column("metric", style="bold")
         table.add_column("value", justify="right")
-        chosen = metrics.get("choices") or metrics.get("prior") or {}
+        column, chosen = _third_column(metrics)
         if chosen:
-            table.add_column("chosen on train")
+            table.add_column(column)
         for key, value in metrics.items():
             if key.startswith("accuracy_") or key == "number_cvqa_instances":
                 parent = key.removeprefix("accuracy_")
@@ -50,6 +54,13 @@ def _show(metrics: dict[str, Any], json_output: bool) -> None:
                  f"'{metrics['predict_split']}', valid)", highlight=False)
 
 
+def _third_column(metrics: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Per family: the prior's fallbacks (vlm, api) or what the method chose on train."""
+    if "fallbacks" in metrics:
+        return "fallbacks to prior", metrics["fallbacks"]
+    return "chosen on train", metrics.get("choices") or metrics.get("prior") or {}
+
+
 @baseline_app.command("vqa")
 def vqa_command(
     data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, "
@@ -58,16 +69,19 @@ def vqa_command(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False, help="Folder for metrics.json and "
                                          "submission/data_cvqa_sys.json.")],
     method: Annotated[str, typer.Option(metavar="NAME", help="prior (most frequent answer / answer set), text "
-                                        "(TF-IDF + logistic regression, CPU, seconds) or "
-                                        "bert-swin (the paper's model; torch + transformers).")],
+                                        "(TF-IDF + logistic regression, CPU, seconds), "
+                                        "bert-swin (the paper's model; torch + transformers), "
+                                        "vlm (a local vision-language model) or api (an "
+                                        "OpenAI-compatible endpoint).")],
     train_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to learn from (its gold).")] = "train",
     valid_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split scored into metrics.json (and early "
                                              "stopping of bert-swin); 'none' to skip.")] = "valid",
     predict_split: Annotated[str, typer.Option(metavar="NAME|JSON", help="Split to answer.")] = "test",
-    device: Annotated[str, typer.Option(metavar="auto|cpu|cuda", help="bert-swin: auto, cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option(metavar="auto|cpu|cuda", help="bert-swin, vlm: auto, cpu or cuda.")] = "auto",
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of folds, initialisation and shuffling.")] = 0,
     epochs: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: at most this many epochs.")] = 10,
-    batch_size: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: encounters per step.")] = 16,
+    batch_size: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: encounters per step; vlm: "
+                                            "requests per generate call.")] = 16,
     patience: Annotated[int, typer.Option(metavar="N", min=1, help="bert-swin: stop after this many epochs "
                                           "without a better validation accuracy_all.")] = 3,
     model_text: Annotated[str, typer.Option(metavar="ID|DIR", help="bert-swin text encoder: hub id, local folder or "
@@ -75,15 +89,30 @@ def vqa_command(
                           ] = DEFAULT_TEXT_MODEL,
     model_image: Annotated[str, typer.Option(metavar="ID|DIR", help="bert-swin image encoder: hub id, local folder "
                                              "or 'tiny-random'.")] = DEFAULT_IMAGE_MODEL,
-    with_responses: Annotated[bool, typer.Option("--with-responses", help="text, bert-swin: add "
-                                                 "the responses' English text to the query.")
-                              ] = False,
+    with_responses: Annotated[bool, typer.Option("--with-responses", help="text, bert-swin, vlm, "
+                                                 "api: add the responses' English text to the "
+                                                 "query.")] = False,
     query_context: Annotated[bool, typer.Option("--query-context/--no-query-context", help=
                                                 "bert-swin: also feed the encounter's query "
                                                 "(off: the paper's question || option text only).")
                              ] = True,
+    model: vm.Model = vm.DEFAULT_MODEL,
+    endpoint: vm.Endpoint = None,
+    api_model: vm.ApiModel = None,
+    api_key_env: vm.ApiKeyEnv = vm.DEFAULT_KEY_ENV,
+    concurrency: vm.Concurrency = vm.DEFAULTS.concurrency,
+    votes: vm.Votes = vm.DEFAULTS.votes,
+    shots: vm.Shots = vm.DEFAULTS.shots,
+    retries: vm.Retries = vm.DEFAULTS.retries,
+    temperature: vm.Temperature = vm.DEFAULTS.temperature,
+    max_new_tokens: vm.MaxNewTokens = vm.DEFAULTS.max_new_tokens,
+    max_images: vm.MaxImages = vm.DEFAULTS.max_images,
+    image_size: vm.ImageSize = vm.DEFAULTS.image_size,
+    per_family: vm.PerFamily = False,
+    dry_run: vm.DryRun = False,
+    resume: vm.Resume = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace what an earlier run "
-                                            "wrote into OUTPUT.")] = False,
+                                            "wrote into OUTPUT (responses.jsonl too).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="metrics.json on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
@@ -96,12 +125,20 @@ def vqa_command(
     Examples:
       magic run-baseline vqa --data dataset --output runs/text --method text --with-responses
       magic run-baseline vqa --data sample_data --output runs/prior --method prior
+      magic run-baseline vqa --data dataset --output runs/vlm --method vlm --dry-run
+      magic run-baseline vqa --data dataset --output runs/api --method api \\
+          --endpoint http://127.0.0.1:8000/v1 --api-model Qwen/Qwen2.5-VL-7B-Instruct
     """
     check_choice(method, METHODS, "--method")
     check_choice(device, DEVICE_CHOICES, "--device")
-    require_modules(*NEEDS[method], f"--method {method}", json_output=json_output)
-    from baselines.vqa.run import VqaOptions, run_vqa
-    from magic_submit.console import exit_with_error, note, stderr
+    vm.check_model_options(method, endpoint, api_model, dry_run)
+    if not dry_run:
+        require_modules(*NEEDS[method], f"--method {method}", json_output=json_output)
+    if shots and method in ("vlm", "api"):
+        require_modules(("sklearn",), "text", "--shots", json_output=json_output)
+    from baselines.vqa.run import VqaOptions, dry_run_vqa, run_vqa
+    from baselines.vqa.vlm.options import VlmOptions
+    from magic_submit.console import exit_with_error, note, progress_enabled, stderr
     from magic_submit.errors import MagicError
 
     def message(text: str) -> None:
@@ -119,10 +156,20 @@ def vqa_command(
                          predict_split=predict_split, device=device, seed=seed, epochs=epochs,
                          batch_size=batch_size, patience=patience, model_text=model_text,
                          model_image=model_image, with_responses=with_responses,
-                         query_context=query_context, overwrite=overwrite)
+                         query_context=query_context, overwrite=overwrite, resume=resume,
+                         vlm=VlmOptions(
+                             backend=method, model=model, endpoint=endpoint, api_model=api_model,
+                             api_key_env=api_key_env, concurrency=concurrency,
+                             batch_size=batch_size, votes=votes, shots=shots, retries=retries,
+                             temperature=temperature, max_new_tokens=max_new_tokens,
+                             max_images=max_images, image_size=image_size, per_family=per_family,
+                             dry_run=dry_run) if method in ("vlm", "api") else None)
     try:
+        if dry_run:
+            vm.show_dry_run(dry_run_vqa(options), json_output)
+            return
         result = run_vqa(options, log=message, note=(lambda text: None) if quiet else note,
-                         on_epoch=on_epoch)
+                         on_epoch=on_epoch, progress=progress_enabled(quiet))
     except MagicError as error:
         exit_with_error(error, json_output=json_output)
     if not quiet:
