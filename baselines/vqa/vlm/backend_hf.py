@@ -67,7 +67,8 @@ class HfBackend:
         kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}
         if any(images):
             kwargs["images"] = images
-        return self.processor(**kwargs).to(self.device)
+        # pixel values in the model's dtype (integer ids and masks are left as they are)
+        return self.processor(**kwargs).to(self.device, dtype=self.model.dtype)
 
     def generate_batch(self, batch: Sequence[Request]) -> list[Reply]:
         """One ``generate`` call over ``batch``; the replies in the same order."""
