@@ -114,8 +114,8 @@ def open_hf_backend(model: str, device_choice: str, *, seed: int = 0,
     with pretrained_source(model, lambda folder: save_random_model(folder, seed=seed),
                            prefix="vqa-tiny-vlm-") as source:
         processor = load_pretrained(load_processor, source, "vision-language processor")
-        loaded = load_pretrained(lambda s: AutoModelForImageTextToText.from_pretrained(
-            s, **_dtype_argument(dtype)), source, "vision-language model")
+        loaded = load_pretrained(lambda s, **kw: AutoModelForImageTextToText.from_pretrained(
+            s, **_dtype_argument(dtype), **kw), source, "vision-language model")
     loaded.to(device)
     loaded.eval()
     yield HfBackend(loaded, processor, name=model, seed=seed, **settings)

@@ -23,18 +23,18 @@ def photos_only(processor_class: type) -> type:
     return type(processor_class.__name__, (processor_class,), {"__init__": __init__})
 
 
-def load_processor(source: str) -> Any:
-    """``AutoProcessor.from_pretrained``; when that fails for a processor that takes a video
-    processor (no torchvision), the photos-only version of its class."""
+def load_processor(source: str, **kwargs: Any) -> Any:
+    """``AutoProcessor.from_pretrained(source, **kwargs)``; when that fails for a processor that
+    takes a video processor (no torchvision), the photos-only version of its class."""
     from transformers import AutoConfig, AutoProcessor
     from transformers.models.auto.processing_auto import (PROCESSOR_MAPPING_NAMES,
                                                           processor_class_from_name)
 
     try:
-        return AutoProcessor.from_pretrained(source)
+        return AutoProcessor.from_pretrained(source, **kwargs)
     except Exception:  # noqa: BLE001 - retried below, else reported by load_pretrained
-        name = PROCESSOR_MAPPING_NAMES.get(AutoConfig.from_pretrained(source).model_type)
+        name = PROCESSOR_MAPPING_NAMES.get(AutoConfig.from_pretrained(source, **kwargs).model_type)
         cls = processor_class_from_name(name) if name else None
         if cls is None or "video_processor" not in inspect.signature(cls.__init__).parameters:
             raise
-        return photos_only(cls).from_pretrained(source)
+        return photos_only(cls).from_pretrained(source, **kwargs)
