@@ -58,9 +58,20 @@ votes_strategy = st.lists(st.lists(st.integers(0, 7), min_size=1, max_size=6, un
 
 @given(votes_strategy)
 def test_multi_vote_set_ignores_the_order_of_votes(votes):
-    forward = set(vote_multi(votes, SITE))
-    assert set(vote_multi(list(reversed(votes)), SITE)) == forward
+    """The kept set depends on the order of votes only through the cap: when more options pass
+    the half mark than there are slots, ties at the cap go to the option chosen first."""
+    counts = {o: sum(o in v for v in votes) for o in range(SITE.nm_index)}
+    passing = {o for o, c in counts.items() if 2 * c >= len(votes)}
+    forward = set(vote_multi(votes, SITE)) - {SITE.nm_index}
+    backward = set(vote_multi(list(reversed(votes)), SITE)) - {SITE.nm_index}
     assert len(vote_multi(votes, SITE)) == SITE.slots
+    if len(passing) <= SITE.slots:
+        assert forward == backward == passing
+    else:  # capped: both keep `slots` passing options, and every option counted more than any
+        assert len(forward) == len(backward) == SITE.slots  # option left out is kept by both
+        assert forward <= passing and backward <= passing
+        left_out = max(counts[o] for o in passing - forward)
+        assert {o for o in passing if counts[o] > left_out} <= forward & backward
 
 
 @given(st.lists(st.integers(0, 7), min_size=1, max_size=6, unique=True), st.integers(1, 5))
