@@ -36,10 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.cvqa import CVQA_ACCURACY_KEYS, EncounterParentResult, encounter_key
-from evaluation.segmentation import FLOAT_SEG_KEYS, ImageResult
-from magic_submit.challenge import PARENT_IDS
-from magic_submit.naming import encounter_of_image
+from evaluation.cvqa import EncounterParentResult
+from evaluation.facts import (
+    CVQA_ACCURACY_KEYS, FLOAT_SEG_KEYS, PARENT_IDS, encounter_key, encounter_of_image,
+)
+from evaluation.segmentation import ImageResult
 
 # The figures resampled: every float figure of each part (their home: segmentation.py, cvqa.py).
 SEG_KEYS: tuple[str, ...] = FLOAT_SEG_KEYS

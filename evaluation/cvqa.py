@@ -25,23 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from magic_submit.challenge import ENCOUNTER_KEY, PARENT_IDS, is_scored_key
-from magic_submit.errors import MagicError, MissingPredictionsError
+from evaluation.errors import MalformedRecordError, MissingAnswersError, ScoringError
+from evaluation.facts import CVQA_COUNT_KEY, ENCOUNTER_KEY, PARENT_IDS, encounter_key, is_scored_key
 
 Grouped = dict[str, dict[str, list]]
-
-# The metric keys, in the official order (every other module imports them from here).
-CVQA_ACCURACY_KEYS: tuple[str, ...] = tuple(f"accuracy_{p}" for p in PARENT_IDS) + ("accuracy_all",)
-OFFICIAL_CVQA_KEYS: tuple[str, ...] = CVQA_ACCURACY_KEYS + ("number_cvqa_instances",)
-
-
-class MalformedRecordError(MagicError):
-    """A record the official scorer cannot read (crash) or would misread."""
-
-
-def encounter_key(encounter_id: str) -> str:
-    """The grouping key: the id cut at its first ``-`` (``ENC00908-2`` -> ``ENC00908``)."""
-    return encounter_id.split("-")[0]
 
 
 def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Grouped:
@@ -50,14 +37,14 @@ def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Groupe
     for index, record in enumerate(records):
         if not isinstance(record, Mapping):
             raise MalformedRecordError(f"record {index} is a {type(record).__name__}, not an object",
-                                       file=source, hint="write one JSON object per encounter")
+                                       source=source, hint="write one JSON object per encounter")
         if ENCOUNTER_KEY not in record:
-            raise MalformedRecordError(f"record {index} has no 'encounter_id'", file=source,
+            raise MalformedRecordError(f"record {index} has no 'encounter_id'", source=source,
                                        hint="add 'encounter_id' to every record")
         raw_id = record[ENCOUNTER_KEY]
         if not isinstance(raw_id, str):
             raise MalformedRecordError(f"record {index}: encounter_id {raw_id!r} is not a string",
-                                       file=source, hint='write ids as strings, e.g. "ENC00908"')
+                                       source=source, hint='write ids as strings, e.g. "ENC00908"')
         by_parent = grouped.setdefault(encounter_key(raw_id), {})
         for key, value in record.items():
             if not is_scored_key(key):
@@ -66,7 +53,7 @@ def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Groupe
             if len(pieces) != 2:
                 raise MalformedRecordError(
                     f"key {key!r} of {raw_id} has 11 characters but not the form PARENT-SLOT",
-                    file=source, ids=[raw_id], hint="use the qids of the definitions, e.g. CQID010-001")
+                    source=source, ids=[raw_id], hint="use the qids of the definitions, e.g. CQID010-001")
             # Any value is kept, as officially: only the IoM of a scored pair needs it hashable.
             by_parent.setdefault(pieces[0], []).append(value)
     return grouped
@@ -113,7 +100,7 @@ def _unhashable_error(culprits: list[tuple[str, str, object]], source: str, hint
     more = f" (+{len(culprits) - 20} more)" if len(culprits) > 20 else ""
     return MalformedRecordError(
         f"{len(culprits)} scored answer(s) are not hashable, so the official scorer crashes in "
-        f"set(): {details}{more}", file=source, code="cvqa-unhashable", hint=hint)
+        f"set(): {details}{more}", source=source, code="cvqa-unhashable", hint=hint)
 
 
 def find_missing(gold: Grouped, system: Grouped, parents: Sequence[str] = PARENT_IDS) -> list[str]:
@@ -142,18 +129,18 @@ def score_cvqa(
     """
     gold = organize(gold_records, source=gold_source)
     if not gold:
-        raise MagicError("the gold CVQA file holds no encounter", file=gold_source)
+        raise ScoringError("the gold CVQA file holds no encounter", source=gold_source)
     for enc, by_parent in gold.items():
         absent = [p for p in parents if p not in by_parent]
         if absent:
             raise MalformedRecordError(f"gold encounter {enc} lacks parents {', '.join(absent)}",
-                                       file=gold_source, ids=[enc])
+                                       source=gold_source, ids=[enc])
     system = organize(system_records, source=system_source)
     missing = find_missing(gold, system, parents)
     if missing and system_records and not allow_missing:
-        raise MissingPredictionsError(
+        raise MissingAnswersError(
             f"{len(missing)} gold encounter(s)/parent(s) have no answer (the official scorer crashes)",
-            file=system_source, ids=missing,
+            source=system_source, ids=missing,
             hint="answer all 27 qids for every encounter of the split, or pass --allow-missing")
     rows: list[EncounterParentResult] = []
     per_parent: dict[str, float] = {}
@@ -186,5 +173,5 @@ def score_cvqa(
         all_weights += row.iom
     scores: dict[str, float | int] = {f"accuracy_{p}": per_parent[p] for p in parents}
     scores["accuracy_all"] = all_weights / len(rows)
-    scores["number_cvqa_instances"] = len({r[ENCOUNTER_KEY] for r in gold_records})
+    scores[CVQA_COUNT_KEY] = len({r[ENCOUNTER_KEY] for r in gold_records})
     return CvqaResult(scores, tuple(rows), tuple(missing) if system_records else tuple(gold))

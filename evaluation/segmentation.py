@@ -37,28 +37,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# The metric keys, in the official order (every other module imports them from here).
-SEG_MACRO_KEYS: tuple[str, ...] = ("jaccard_meanofmax", "jaccard_meanofmean", "dice_meanofmax",
-                                   "dice_meanofmean")  # the order of ImageResult.macro_values()
-SEG_MICRO_KEYS: tuple[str, ...] = ("jaccard", "dice")
-FLOAT_SEG_KEYS: tuple[str, ...] = SEG_MACRO_KEYS + SEG_MICRO_KEYS
-OFFICIAL_SEG_KEYS: tuple[str, ...] = FLOAT_SEG_KEYS + ("number_segmentation_instances",)
+from evaluation.errors import PREDICTION_SIDE, REFERENCE_SIDE, ShapeMismatchError
+from evaluation.facts import FLOAT_SEG_KEYS, SEG_COUNT_KEY, SEG_MACRO_KEYS, majority_threshold
+
 # Same figures with the common convention "both masks empty = 1.0" in place of NaN.
 EMPTY_IS_ONE_SUFFIX = "_empty_is_one"
-
-PREDICTION_SIDE, REFERENCE_SIDE = "prediction", "reference"
-
-
-class ShapeMismatchError(ValueError):
-    """Two masks of one image do not fit together (the official scorer crashes).
-
-    ``side`` says which file is at fault: ``"prediction"`` (its pixel count differs from the
-    reference's) or ``"reference"`` (the annotators' masks differ among themselves).
-    """
-
-    def __init__(self, message: str, *, side: str = PREDICTION_SIDE) -> None:
-        super().__init__(message)
-        self.side = side
 
 
 def as_uint8(mask: np.ndarray) -> np.ndarray:
@@ -162,7 +145,7 @@ def majority_vote(gold_masks: Sequence[np.ndarray], workspace: Workspace | None 
     np.copyto(counts, raws[0])
     for raw in raws[1:]:
         np.add(counts, raw, out=counts)
-    return np.greater_equal(counts, math.ceil(len(raws) / 2),
+    return np.greater_equal(counts, majority_threshold(len(raws)),
                             out=workspace.buffer("majority", raws[0].size, np.bool_))
 
 
@@ -283,6 +266,14 @@ def _mean_over_images(values: list[float]) -> float:
     return official_mean(values) if values else math.nan
 
 
+def zero_segmentation_scores(n_images: int) -> dict[str, float | int]:
+    """The figures when the prediction folder holds no ``*.tiff`` at all: 0.0 everywhere."""
+    scores: dict[str, float | int] = {k: 0.0 for k in FLOAT_SEG_KEYS}
+    scores[SEG_COUNT_KEY] = n_images
+    scores.update({k + EMPTY_IS_ONE_SUFFIX: 0.0 for k in FLOAT_SEG_KEYS})
+    return scores
+
+
 def _empty_is_one(value: float) -> float:
     return 1.0 if math.isnan(value) else value
 
@@ -318,5 +309,5 @@ class SegmentationAggregate:
                 out.update({k + EMPTY_IS_ONE_SUFFIX: v for k, v in figures.items()})
             else:
                 out.update(figures)
-                out["number_segmentation_instances"] = len(self.results)
+                out[SEG_COUNT_KEY] = len(self.results)
         return out

@@ -1,80 +1,34 @@
-"""The challenge's facts, in one place: question families, qids, slots, options, layout names.
+"""The challenge's facts as the toolkit uses them: the official ones and the file layout.
 
-Everything here mirrors the organisers' definitions file
-(``closedquestions_definitions_imageclef2025.json``) and their scorer; :mod:`magic_submit.definitions`
-checks a definitions file against this table. File-name patterns live in :mod:`magic_submit.naming`.
+The question families, qids, slots, options, the scored-key rule and the annotators are the
+official facts of :mod:`evaluation.facts` (their one home), re-exported here for the rest of
+``magic_submit`` and ``baselines``. This module adds what only the toolkit needs: the platform's
+and the dataset's folder and file names, the split names and the default worker count.
+:mod:`magic_submit.definitions` checks a definitions file against the table; file-name patterns
+live in :mod:`magic_submit.naming`.
 
 >>> PARENT_BY_ID["CQID011"].qids[:2]
 ('CQID011-001', 'CQID011-002')
->>> nm_index("CQID011-003")
-7
->>> len(QIDS), len(PARENTS)
-(27, 9)
+>>> cvqa_gold_file("valid"), images_dir_name("test")
+('valid_cvqa.json', 'images_test')
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Parent:
-    """One question family ("parent"): its qids share options and are scored together as a set."""
-
-    id: str
-    type_en: str
-    slots: int
-    n_options: int
-
-    @property
-    def nm_index(self) -> int:
-        """Index of "Not mentioned": always the last option."""
-        return self.n_options - 1
-
-    @property
-    def qids(self) -> tuple[str, ...]:
-        return tuple(f"{self.id}-{slot:03d}" for slot in range(1, self.slots + 1))
-
-    @property
-    def multi_slot(self) -> bool:
-        return self.slots > 1
-
-    def padded(self, answers: list[int] | tuple[int, ...]) -> list[int]:
-        """Slot values as the gold writes them: the answers first, NM in every free slot.
-
-        >>> PARENT_BY_ID["CQID012"].padded([1])
-        [1, 3, 3, 3, 3, 3]
-        """
-        if len(answers) > self.slots:
-            raise ValueError(f"{self.id} has {self.slots} slots, got {len(answers)} answers")
-        return list(answers) + [self.nm_index] * (self.slots - len(answers))
-
-
-PARENTS: tuple[Parent, ...] = (
-    Parent("CQID010", "Site", 1, 4),
-    Parent("CQID011", "Site Location", 6, 8),
-    Parent("CQID012", "Size", 6, 4),
-    Parent("CQID015", "Onset", 1, 7),
-    Parent("CQID020", "Skin Description", 9, 10),
-    Parent("CQID025", "Itch", 1, 3),
-    Parent("CQID034", "Lesion Color", 1, 12),
-    Parent("CQID035", "Lesion Count", 1, 3),
-    Parent("CQID036", "Texture", 1, 3),
+from evaluation.facts import (
+    ANNOTATORS, DEFAULT_SUFFIX, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS,
+    PARENTS, QID_TO_PARENT, QIDS, SCORED_KEY_LENGTH, Parent, is_scored_key, n_options, nm_index,
 )
-PARENT_BY_ID: dict[str, Parent] = {p.id: p for p in PARENTS}
-PARENT_IDS: tuple[str, ...] = tuple(p.id for p in PARENTS)
-QIDS: tuple[str, ...] = tuple(q for p in PARENTS for q in p.qids)
-QID_TO_PARENT: dict[str, Parent] = {q: p for p in PARENTS for q in p.qids}
-MULTI_SLOT_PARENTS: tuple[Parent, ...] = tuple(p for p in PARENTS if p.multi_slot)
 
-# The official CVQA scorer keeps every key of exactly this length (other than ``encounter_id``)
-# and splits it at "-" into parent and slot ("CQID010-001" has 11 characters).
-SCORED_KEY_LENGTH = 11
-ENCOUNTER_KEY = "encounter_id"
+__all__ = [
+    "ANNOTATORS", "CVQA_REFERENCE_FILE", "CVQA_SUBMISSION_FILE", "DEFAULT_SUFFIX",
+    "DEFAULT_WORKERS", "DEFINITIONS_FILE", "ENCOUNTER_KEY", "MASKS_PRED_DIR", "MASKS_REF_DIR",
+    "MULTI_SLOT_PARENTS", "PARENT_BY_ID", "PARENT_IDS", "PARENTS", "QID_TO_PARENT", "QIDS",
+    "SCORED_KEY_LENGTH", "SEGMENTATIONS_DIR", "SPLITS", "Parent", "cvqa_gold_file",
+    "images_dir_name", "is_scored_key", "n_options", "nm_index", "queries_file",
+]
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
-ANNOTATORS: tuple[str, ...] = ("ann0", "ann1", "ann2", "ann3")
-DEFAULT_SUFFIX = "sys"
 # Threads that read masks (scoring, validation, packing): the 2 cores of a typical grader.
 DEFAULT_WORKERS = 2
 
@@ -99,16 +53,3 @@ def cvqa_gold_file(split: str) -> str:
 
 def images_dir_name(split: str) -> str:
     return f"images_{split}"
-
-
-def n_options(qid: str) -> int:
-    return QID_TO_PARENT[qid].n_options
-
-
-def nm_index(qid: str) -> int:
-    return QID_TO_PARENT[qid].nm_index
-
-
-def is_scored_key(key: str) -> bool:
-    """Whether the official scorer reads this record key as an answer."""
-    return key != ENCOUNTER_KEY and len(key) == SCORED_KEY_LENGTH

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from evaluation.errors import MissingAnswersError, ScoringError
+
 
 class MagicError(Exception):
     """Invalid input: names the file and the ids concerned and says how to fix it.
@@ -42,6 +44,13 @@ class MagicError(Exception):
         if self.hint and with_hint:
             head = f"{head}\n  fix: {self.hint}"
         return head
+
+    @classmethod
+    def from_scoring(cls, error: ScoringError) -> MagicError:
+        """The metric's own error (:mod:`evaluation.errors`) as the CLI's: same text and fields."""
+        wrapped = MissingPredictionsError if isinstance(error, MissingAnswersError) else cls
+        return wrapped(error.message, file=error.source, ids=error.ids, hint=error.hint,
+                       code=error.code)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "file": self.file, "ids": self.ids,

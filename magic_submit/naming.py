@@ -14,13 +14,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePath
 
-from magic_submit.challenge import DEFAULT_SUFFIX
+from evaluation.facts import DEFAULT_SUFFIX, IMAGE_ID_PATTERN, encounter_of_image
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "IMAGE_ID_PATTERN", "MASK_EXTENSION", "MASK_SEPARATOR", "TIFF_EXTENSIONS",
+    "encounter_of_image", "image_id_from_file", "is_scanned_mask_name", "mask_file_name",
+    "parse_mask_file_name",
+]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
-IMAGE_ID_PATTERN = re.compile(r"^IMG_(?P<encounter>ENC\d{5})_(?P<number>\d{5})$")
 MASK_SEPARATOR = "_mask_"
 MASK_EXTENSION = ".tiff"
 TIFF_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff")  # what a TIFF may be called (lower-case)
@@ -31,15 +35,6 @@ def image_id_from_file(file_name: str) -> str:
     name = PurePath(file_name).name
     stem, dot, _ext = name.rpartition(".")
     return stem if dot else name
-
-
-def encounter_of_image(image_id: str) -> str:
-    """``IMG_ENC00852_00001`` -> ``ENC00852``; the part between the first two underscores otherwise."""
-    match = IMAGE_ID_PATTERN.match(image_id)
-    if match:
-        return match["encounter"]
-    parts = image_id.split("_")
-    return parts[1] if len(parts) > 2 else image_id
 
 
 def mask_file_name(image_id: str, labeler: str = DEFAULT_SUFFIX) -> str:

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import cvqa_records, random_answers
-from evaluation.cvqa import MalformedRecordError, iom, organize, score_cvqa
-from magic_submit.challenge import PARENT_IDS, PARENTS
-from magic_submit.errors import MissingPredictionsError
+from evaluation.cvqa import iom, organize, score_cvqa
+from evaluation.errors import MalformedRecordError, MissingAnswersError
+from evaluation.facts import PARENT_IDS, PARENTS
 
 
 def record(enc: str, **changes: int) -> dict:
@@ -69,17 +69,17 @@ def test_unhashable_answers_crash_only_where_the_official_scorer_builds_sets() -
     broken = [{**record("ENC1"), "CQID010-001": [1]}, {**record("ENC2"), "CQID025-001": {"x": 1}}]
     with pytest.raises(MalformedRecordError) as info:
         score_cvqa(gold, broken, system_source="data_cvqa_sys.json")
-    assert info.value.code == "cvqa-unhashable" and info.value.file == "data_cvqa_sys.json"
+    assert info.value.code == "cvqa-unhashable" and info.value.source == "data_cvqa_sys.json"
     assert "ENC1/CQID010: list [1]" in info.value.message and "ENC2/CQID025: dict" in info.value.message
     with pytest.raises(MalformedRecordError, match="ENC2/CQID036") as info:
         score_cvqa([{**record("ENC2"), "CQID036-001": [0]}], [record("ENC2")], gold_source="gold.json")
-    assert info.value.file == "gold.json"
+    assert info.value.source == "gold.json"
 
 
 def test_missing_answers_raise_with_every_id_or_score_zero_when_allowed() -> None:
     gold = [record("ENC1"), record("ENC2"), record("ENC3")]
     partial = [record("ENC1"), {k: v for k, v in record("ENC2").items() if "CQID036" not in k}]
-    with pytest.raises(MissingPredictionsError) as info:
+    with pytest.raises(MissingAnswersError) as info:
         score_cvqa(gold, partial)
     assert info.value.ids == ["ENC2/CQID036", "ENC3"]
     result = score_cvqa(gold, partial, allow_missing=True)

@@ -9,7 +9,8 @@ import pytest
 import tifffile
 
 from builders import cvqa_records, write_json, write_seg_case
-from evaluation.scorer import score_cvqa_files, score_segmentation
+from magic_submit.scoring.cvqa_files import score_cvqa_files
+from magic_submit.scoring.segmentation_files import score_segmentation
 from reference_impl import score_cvqa_files as plain_cvqa
 from reference_impl import score_segmentation_folders as plain_segmentation
 

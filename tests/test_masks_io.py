@@ -9,7 +9,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from evaluation.segmentation import REFERENCE_SIDE, ShapeMismatchError, majority_vote, score_image
+from evaluation.errors import REFERENCE_SIDE, ShapeMismatchError
+from evaluation.segmentation import majority_vote, score_image
 from magic_submit.errors import MagicError
 from magic_submit.masks import (
     MAX_MASK_PIXELS, MaskFileError, image_size, mask_shape, open_image, read_mask, write_mask,

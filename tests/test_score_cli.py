@@ -17,7 +17,7 @@ import tifffile
 from typer.testing import CliRunner
 
 from builders import platform_reference, write_json, write_seg_case, zip_folder
-from evaluation.outputs import OFFICIAL_KEYS
+from evaluation.facts import OFFICIAL_KEYS
 from magic_submit.cli import app
 from reference_impl import score_cvqa_files, score_segmentation_folders
 
@@ -261,7 +261,7 @@ def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path, sample_data: Pat
 
 
 def test_progress_counts_images_not_reference_files(tmp_path: Path) -> None:
-    from evaluation.scorer import score_segmentation
+    from magic_submit.scoring.segmentation_files import score_segmentation
 
     ref, pred = write_seg_case(tmp_path, np.random.default_rng(4), n_images=5)
     (ref / ".hidden_mask_ann0.tiff").write_bytes(b"")  # never scanned, never counted

@@ -16,7 +16,7 @@ from baselines.seg.data import (
 from baselines.seg.images import Preprocessing, decode_many, decode_resized, resize_target
 from baselines.seg.prompts import build_prompt, tokenize_prompts
 from magic_submit.text import clean_text
-from evaluation.segmentation import ShapeMismatchError
+from evaluation.errors import ShapeMismatchError
 from magic_submit.errors import MagicError
 
 PREP = Preprocessing(352, 352, 2, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))

@@ -13,7 +13,7 @@ from seg_support import synthetic_features, tiny_model, torch
 from baselines.seg.predict import (
     probabilities_at_size, score_thresholds, selection_key, tune_threshold, write_masks,
 )
-from evaluation.scorer import score_segmentation
+from magic_submit.scoring.segmentation_files import score_segmentation
 from magic_submit.masks import read_mask, write_mask
 from magic_submit.naming import mask_file_name
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from evaluation.errors import ShapeMismatchError
 from evaluation.segmentation import (
-    EMPTY_IS_ONE_SUFFIX, SegmentationAggregate, ShapeMismatchError, dice_from_counts, foreground,
+    EMPTY_IS_ONE_SUFFIX, SegmentationAggregate, dice_from_counts, foreground,
     jaccard_from_counts, majority_vote, overlap_counts, score_image,
 )
 

@@ -2,7 +2,7 @@
 
 Image ids come from each encounter's ``image_ids`` (never from positions); the annotator masks of
 an image are the ``{image_id}_mask_annK.tiff`` files of the split's mask folder, found as the
-official scorer finds them (:func:`evaluation.scorer.index_masks`).
+official scorer finds them (:func:`magic_submit.scoring.mask_index.index_masks`).
 
 Training target (``--target``):
 
@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.scorer import index_masks
-from evaluation.segmentation import ShapeMismatchError, foreground, majority_vote
+from evaluation.errors import ShapeMismatchError
+from evaluation.segmentation import foreground, majority_vote
 from magic_submit.challenge import ANNOTATORS
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
 from magic_submit.masks import read_mask
+from magic_submit.scoring.mask_index import index_masks
 
 TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
 DEFAULT_TARGET = "or"  # the paper's

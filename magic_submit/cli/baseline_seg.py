@@ -32,7 +32,7 @@ def _show_result(result: Any, json_output: bool) -> None:
                                             "select_value", "valid", "submission", "timings")})
         return
     if metrics["valid"] is not None:
-        from evaluation.segmentation import OFFICIAL_SEG_KEYS
+        from evaluation.facts import OFFICIAL_SEG_KEYS
 
         table = Table(title=f"valid split, best epoch {metrics['best_epoch']}, threshold "
                       f"{metrics['threshold']}", title_justify="left")

@@ -38,7 +38,7 @@ def report_command(
     Example:
       magic report submission.zip --reference dataset --split valid --output report/
     """
-    from evaluation.outputs import score_submission
+    from magic_submit.scoring import score_submission
     from magic_submit.console import exit_with_error, note, stdout
     from magic_submit.errors import MagicError
     from magic_submit.reporting.html_report import write_report

@@ -20,7 +20,7 @@ def print_score_table(report, title: str) -> None:
     """Rich table of metric, value and what the metric means (to stdout)."""
     from rich.table import Table
 
-    from evaluation.outputs import METRIC_DESCRIPTIONS
+    from magic_submit.scoring import METRIC_DESCRIPTIONS
     from magic_submit.console import stdout
 
     table = Table(title=title, title_justify="left")
@@ -32,7 +32,8 @@ def print_score_table(report, title: str) -> None:
     stdout.print(table)
     seg = report.segmentation
     if seg is not None and seg.nan_images:
-        from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
+        from evaluation.facts import FLOAT_SEG_KEYS
+        from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX
 
         stdout.print(f"NaN: {len(seg.nan_images)} image(s) have an empty prediction and an empty "
                      f"annotator mask (0/0 in the official scorer): {', '.join(seg.nan_images)}",
@@ -75,7 +76,7 @@ def score_command(
       magic score out/submission -r dataset --split valid --json
       magic score upload/ -r platform_ref/ --output scores/   # masks_refs/ + data_cvqa_ref.json
     """
-    from evaluation.outputs import score_submission, write_outputs
+    from magic_submit.scoring import score_submission, write_score_outputs
     from magic_submit.console import (
         exit_with_error, note, print_json, progress_counter, progress_enabled,
     )
@@ -90,7 +91,7 @@ def score_command(
                                           workers=workers, on_start=progress.start,
                                           on_image=progress.advance)
             report.notes[:0] = sub.notes
-        written = write_outputs(report, output) if output is not None else []
+        written = write_score_outputs(report, output) if output is not None else []
     except MagicError as error:
         exit_with_error(error, json_output=json_output)
     for path in written if not quiet else []:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.outputs import METRIC_DESCRIPTIONS, ScoreReport, csv_text, write_outputs
-from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
+from evaluation.facts import FLOAT_SEG_KEYS
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX
 from magic_submit import __version__
 from magic_submit.challenge import DEFAULT_SUFFIX, PARENTS
 from magic_submit.definitions import Definitions, load_definitions
@@ -24,6 +24,8 @@ from magic_submit.reporting.plots import (
     matplotlib_available, plot_parent_accuracies, plot_score_histogram,
 )
 from magic_submit.reporting.reference import ReferenceContext, photo_paths
+from magic_submit.scoring import METRIC_DESCRIPTIONS, ScoreReport, write_score_outputs
+from magic_submit.scoring.outputs import csv_text
 from magic_submit.submission import SubmissionFiles
 
 PAGE_NAME = "index.html"
@@ -107,7 +109,7 @@ def write_report(report: ScoreReport, reference: ReferenceContext, submission: S
                  title: str | None = None) -> ReportFiles:
     """Write the page and everything it shows into ``output_dir``; return what was written."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    files = ReportFiles(output_dir / PAGE_NAME, written=write_outputs(report, output_dir))
+    files = ReportFiles(output_dir / PAGE_NAME, written=write_score_outputs(report, output_dir))
     plots = matplotlib_available()
     if not plots:
         files.notes.append("matplotlib is not installed: plots left out "

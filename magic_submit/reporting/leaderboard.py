@@ -29,13 +29,13 @@ import numpy as np
 from evaluation.bootstrap import (
     DEFAULT_CONFIDENCE, build_metric_table, evaluate, flip_rate, interval, resample_counts,
 )
-from evaluation.cvqa import CVQA_ACCURACY_KEYS, encounter_key
-from evaluation.outputs import ScoreReport, score_submission
-from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS
+from evaluation.facts import CVQA_ACCURACY_KEYS, FLOAT_SEG_KEYS, encounter_key
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.errors import MagicError
 from magic_submit.naming import encounter_of_image
 from magic_submit.reporting.reference import ReferenceContext
+from magic_submit.scoring import ScoreReport, score_submission
 from magic_submit.submission import open_submission
 from magic_submit.validation import Problem, ValidationChecks, prepare_checks
 from magic_submit.validation.core import check_opened, unopenable_problem

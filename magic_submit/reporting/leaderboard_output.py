@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from evaluation.outputs import csv_text
+from magic_submit.scoring.outputs import csv_text
 from magic_submit.formatting import blank_nan, format_value
 from magic_submit.jsonio import write_atomic
 from magic_submit.reporting.leaderboard import DEFAULT_ALPHA, Leaderboard, Standing

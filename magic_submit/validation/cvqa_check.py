@@ -27,7 +27,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.cvqa import MalformedRecordError, encounter_key, find_missing, organize
+from evaluation.cvqa import find_missing, organize
+from evaluation.errors import MalformedRecordError
+from evaluation.facts import encounter_key
 from magic_submit.challenge import (
     CVQA_SUBMISSION_FILE, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS,
     QID_TO_PARENT, QIDS, is_scored_key,

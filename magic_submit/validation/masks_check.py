@@ -1,6 +1,6 @@
 """Checks of a submission's ``masks_preds/``: names as the scorer matches them, then each mask's content.
 
-Names are matched with the scorer's own reading (:func:`evaluation.scorer.index_masks`); a file it
+Names are matched with the scorer's own reading (:func:`magic_submit.scoring.mask_index.index_masks`); a file it
 will not match is traced to the split image it was meant for (:mod:`.mask_names`), so the problem
 names the image and the expected name instead of only "image missing". Each mask the scorer will
 read is then read once (:func:`magic_submit.masks.read_mask`, which refuses a header claiming an
@@ -16,13 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.scorer import index_masks
 from magic_submit.archive import is_system_file
 from magic_submit.challenge import DEFAULT_WORKERS, MASKS_PRED_DIR
 from magic_submit.masks import MaskFileError, read_mask
 from magic_submit.naming import (
     TIFF_EXTENSIONS, is_scanned_mask_name, mask_file_name, parse_mask_file_name,
 )
+from magic_submit.scoring.mask_index import index_masks
 from magic_submit.validation.mask_content import (
     MODEL_INPUT_SIDES, MaskFacts, content_problems, mask_facts,
 )

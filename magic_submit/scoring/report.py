@@ -1,24 +1,22 @@
-"""Whole-submission scoring and what it writes: ``scores.json``, ``per_image.csv``, ``per_encounter.csv``."""
+"""Scoring a whole submission against a reference: :func:`score_submission` and its report.
+
+This is the toolkit's entry point to the metric: it opens nothing itself (see
+:func:`magic_submit.submission.open_submission` and :func:`~magic_submit.submission.open_reference`)
+and writes nothing (see :mod:`magic_submit.scoring.outputs`).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from evaluation.cvqa import OFFICIAL_CVQA_KEYS, EncounterParentResult
-from evaluation.scorer import CvqaReport, SegmentationReport, score_cvqa_files, score_segmentation
-from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, OFFICIAL_SEG_KEYS
-from magic_submit.challenge import ANNOTATORS, CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, MASKS_PRED_DIR, PARENTS
+from evaluation.facts import OFFICIAL_KEYS, PARENTS
+from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX
+from magic_submit.challenge import CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, MASKS_PRED_DIR
 from magic_submit.errors import MagicError
-from magic_submit.formatting import blank_nan
-from magic_submit.jsonio import write_atomic
+from magic_submit.scoring.cvqa_files import CvqaReport, score_cvqa_files
+from magic_submit.scoring.segmentation_files import SegmentationReport, score_segmentation
 from magic_submit.submission import ReferenceFiles, SubmissionFiles
-
-OFFICIAL_KEYS: tuple[str, ...] = OFFICIAL_SEG_KEYS + OFFICIAL_CVQA_KEYS
 
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "jaccard_meanofmax": "mean over images of the best annotator's Jaccard (paper: Jacc. M(Max))",
@@ -85,7 +83,8 @@ def score_submission(
     on_image: Callable[[], None] | None = None,
 ) -> ScoreReport:
     """Score whichever parts both the submission and the reference hold (``on_start``,
-    ``on_image``: progress callbacks of :func:`~evaluation.scorer.score_segmentation`)."""
+    ``on_image``: progress callbacks of
+    :func:`~magic_submit.scoring.segmentation_files.score_segmentation`)."""
     notes: list[str] = []
     segmentation = cvqa = None
     if submission.masks_dir is not None and reference.masks_dir is not None:
@@ -109,66 +108,3 @@ def score_submission(
         raise MagicError("nothing to score: the submission and the reference share no part",
                          file=submission.source, code="nothing-to-score")
     return ScoreReport(segmentation, cvqa, notes)
-
-
-# per_image.csv's columns for ImageResult.macro_values() (the order of SEG_MACRO_KEYS).
-PER_IMAGE_MACRO_COLUMNS: tuple[str, ...] = ("jaccard_max", "jaccard_mean", "dice_max", "dice_mean")
-
-
-def per_image_rows(report: SegmentationReport) -> list[dict]:
-    """One row per image: annotators present, per-annotator Jaccard/Dice, max, mean, pixel counts."""
-    rows = []
-    for r in report.images:
-        jaccards, dices = dict(zip(r.annotators, r.jaccards)), dict(zip(r.annotators, r.dices))
-        gold_pixels = dict(zip(r.annotators, r.gold_pixels))
-        row: dict = {"image_id": r.image_id, "annotators": ";".join(r.annotators),
-                     "n_annotators": len(r.annotators)}
-        for a in ANNOTATORS:
-            row[f"jaccard_{a}"] = blank_nan(jaccards[a]) if a in jaccards else ""
-        for a in ANNOTATORS:
-            row[f"dice_{a}"] = blank_nan(dices[a]) if a in dices else ""
-        row.update({column: blank_nan(value) for column, value in zip(PER_IMAGE_MACRO_COLUMNS,
-                                                                       r.macro_values())})
-        row["pred_pixels"] = r.pred_pixels
-        for a in ANNOTATORS:
-            row[f"gold_pixels_{a}"] = gold_pixels.get(a, "")
-        row.update({"majority_pixels": r.majority_pixels, "majority_tp": r.majority_tp,
-                    "majority_fp": r.majority_fp, "majority_fn": r.majority_fn,
-                    "height": r.shape[0] if r.shape else "",
-                    "width": r.shape[1] if len(r.shape) > 1 else "",
-                    "nan": r.has_nan, "missing_prediction": r.missing_prediction})
-        rows.append(row)
-    return rows
-
-
-def _set_text(values: tuple) -> str:
-    return ";".join(str(v) for v in sorted(set(values), key=repr))
-
-
-def per_encounter_rows(rows: tuple[EncounterParentResult, ...]) -> list[dict]:
-    """One row per (encounter, parent): gold set, system set, IoM."""
-    return [{"encounter_id": r.encounter_id, "parent": r.parent, "gold": _set_text(r.gold),
-             "system": _set_text(r.system), "iom": r.iom, "missing": r.missing} for r in rows]
-
-
-def csv_text(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def write_outputs(report: ScoreReport, output_dir: str | Path) -> list[Path]:
-    """Write ``scores.json`` (official content: ``json.dump(indent=4)``, NaN as ``NaN``) and the CSVs."""
-    output_dir = Path(output_dir)
-    written = [output_dir / "scores.json"]
-    write_atomic(written[0], json.dumps(report.official(), indent=4))
-    if report.segmentation is not None:
-        written.append(output_dir / "per_image.csv")
-        write_atomic(written[-1], csv_text(per_image_rows(report.segmentation)))
-    if report.cvqa is not None:
-        written.append(output_dir / "per_encounter.csv")
-        write_atomic(written[-1], csv_text(per_encounter_rows(report.cvqa.result.rows)))
-    return written

@@ -1,66 +1,28 @@
-"""The scorer's I/O: find mask files the official way, read each once on a thread pool, score.
+"""Segmentation scoring of two mask folders: find the files the official way, read each once on a
+thread pool, score with :mod:`evaluation.segmentation`.
 
-Pure metric code lives in :mod:`evaluation.segmentation` and :mod:`evaluation.cvqa`; this module
-only reads files and turns the official scorer's crashes into :class:`MagicError` messages that
-list every culprit at once.
+The metric is pure code in :mod:`evaluation`; this module only reads files and turns the official
+scorer's crashes into :class:`~magic_submit.errors.MagicError` messages that list every culprit
+at once.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.cvqa import CvqaResult, score_cvqa
+from evaluation.errors import PREDICTION_SIDE, REFERENCE_SIDE, ShapeMismatchError
+from evaluation.facts import ANNOTATORS, DEFAULT_SUFFIX
 from evaluation.segmentation import (
-    EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, PREDICTION_SIDE, REFERENCE_SIDE, ImageResult,
-    SegmentationAggregate, ShapeMismatchError, Workspace, score_image,
+    ImageResult, SegmentationAggregate, Workspace, score_image, zero_segmentation_scores,
 )
-from magic_submit.challenge import ANNOTATORS, DEFAULT_SUFFIX, DEFAULT_WORKERS
+from magic_submit.challenge import DEFAULT_WORKERS
 from magic_submit.errors import MagicError, MissingPredictionsError
-from magic_submit.jsonio import read_json
 from magic_submit.masks import MaskFileError, read_mask
-from magic_submit.naming import is_scanned_mask_name, parse_mask_file_name
-
-MaskIndex = dict[str, dict[str, Path]]  # labeler -> image id -> file
-
-
-@dataclass
-class IndexedMasks:
-    """Mask files of one folder as the official ``read_maskfns`` sees them."""
-
-    folder: Path
-    by_labeler: MaskIndex
-    # labeler -> pairs of files read as the same image (the official glob order picks one)
-    duplicates: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)
-
-    @property
-    def image_ids(self) -> set[str]:
-        return {image_id for files in self.by_labeler.values() for image_id in files}
-
-    def duplicate_names(self, labeler: str | None = None) -> list[str]:
-        """``"a.tiff / b.tiff"`` for each duplicate pair (of one labeler, or of all)."""
-        labelers = [labeler] if labeler is not None else list(self.duplicates)
-        return [f"{a.name} / {b.name}" for lab in labelers for a, b in self.duplicates.get(lab, [])]
-
-
-def index_masks(folder: str | Path) -> IndexedMasks:
-    """Every ``*.tiff`` directly in ``folder`` (not in subfolders), keyed like the official scorer."""
-    folder = Path(folder)
-    by_labeler: MaskIndex = {}
-    duplicates: dict[str, list[tuple[Path, Path]]] = {}
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.is_file() and is_scanned_mask_name(e.name))
-    for name in names:
-        image_id, labeler = parse_mask_file_name(name)
-        files = by_labeler.setdefault(labeler, {})
-        if image_id in files:  # e.g. X_mask_sys.tiff and X_mask_sys.tiff.tiff: glob order decides
-            duplicates.setdefault(labeler, []).append((files[image_id], folder / name))
-        files[image_id] = folder / name
-    return IndexedMasks(folder, by_labeler, duplicates)
+from magic_submit.scoring.mask_index import index_masks
 
 
 @dataclass
@@ -75,13 +37,6 @@ class SegmentationReport:
     def nan_images(self) -> list[str]:
         """Images whose official figure is NaN (prediction and an annotator mask both empty)."""
         return [r.image_id for r in self.images if r.has_nan]
-
-
-def _zero_segmentation(n_images: int) -> dict[str, float | int]:
-    scores: dict[str, float | int] = {k: 0.0 for k in FLOAT_SEG_KEYS}
-    scores["number_segmentation_instances"] = n_images
-    scores.update({k + EMPTY_IS_ONE_SUFFIX: 0.0 for k in FLOAT_SEG_KEYS})
-    return scores
 
 
 def score_segmentation(
@@ -118,7 +73,7 @@ def score_segmentation(
     preds = pred.by_labeler.get(suffix, {})
     if not pred.by_labeler:
         notes.append(f"{pred.folder} holds no *.tiff mask: the platform scores segmentation 0.0")
-        return SegmentationReport(_zero_segmentation(len(image_ids)), [], notes)
+        return SegmentationReport(zero_segmentation_scores(len(image_ids)), [], notes)
     if pred.duplicates.get(suffix):
         raise MagicError("two prediction files map to the same image", file=pred.folder,
                          ids=pred.duplicate_names(suffix),
@@ -207,34 +162,3 @@ def _failures_error(failures: list[_Failure]) -> MagicError:
     return MagicError(f"{len(failures)} image(s) cannot be scored (the official scorer crashes):"
                       f"\n  {lines}{more}", code="mask-unscorable",
                       hint="; ".join(_FIX_BY_SIDE[side] for side in sides))
-
-
-@dataclass
-class CvqaReport:
-    scores: dict[str, float | int]
-    result: CvqaResult
-    notes: list[str] = field(default_factory=list)
-
-
-def _records(data: object, path: Path) -> list[Mapping]:
-    if not isinstance(data, list):
-        raise MagicError(f"holds a {type(data).__name__}, not a list of encounter records",
-                         file=path, hint="write a JSON list with one object per encounter")
-    return data
-
-
-def score_cvqa_files(pred_file: str | Path, ref_file: str | Path, *,
-                     allow_missing: bool = False) -> CvqaReport:
-    """Official CVQA figures of a submission file against a gold file."""
-    pred_file, ref_file = Path(pred_file), Path(ref_file)
-    gold = _records(read_json(ref_file, what="gold CVQA file"), ref_file)
-    system = _records(read_json(pred_file, what="submission CVQA file"), pred_file)
-    result = score_cvqa(gold, system, allow_missing=allow_missing, gold_source=str(ref_file),
-                        system_source=str(pred_file))
-    notes: list[str] = []
-    if not system:
-        notes.append(f"{pred_file.name} is an empty list: the platform scores CVQA 0.0")
-    elif result.missing:
-        notes.append(f"--allow-missing: {len(result.missing)} encounter(s)/parent(s) without an "
-                     "answer scored as wrong")
-    return CvqaReport(result.scores, result, notes)
