@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from magic_submit.errors import MagicError, UsageError
 
+
 def end_at_closed_pipe() -> NoReturn:
     """The reader of stdout is gone (``magic leaderboard | head``): stop quietly, status 0.
 
@@ -39,8 +40,36 @@ class _Console(Console):
         end_at_closed_pipe()
 
 
-stdout = _Console(soft_wrap=True, markup=False)  # paths and ids may hold [brackets]
-stderr = _Console(stderr=True, soft_wrap=True, markup=False)
+class LenientStream:
+    """``sys.stdout`` or ``sys.stderr`` (looked up at each write, so redirections apply) that
+    writes what its encoding cannot represent as backslash escapes instead of raising.
+
+    Input text may hold lone surrogates (a JSON ``"\\ud800"`` escape, a file name that is not
+    UTF-8): printing one must not end the command with ``UnicodeEncodeError``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def target(self) -> Any:
+        return getattr(sys, self._name)
+
+    def write(self, text: str) -> int:
+        target = self.target
+        try:
+            return target.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(target, "encoding", None) or "utf-8"
+            return target.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...
+        return getattr(self.target, name)
+
+
+# Paths and ids may hold [brackets]: markup is off unless a message asks for it.
+stdout = _Console(file=LenientStream("stdout"), soft_wrap=True, markup=False)  # type: ignore[arg-type]
+stderr = _Console(file=LenientStream("stderr"), soft_wrap=True, markup=False)  # type: ignore[arg-type]
 
 EXIT_INVALID = 1  # invalid input or a failed check
 EXIT_USAGE = 2
@@ -94,6 +123,11 @@ def report_error(error: MagicError) -> None:
 
 def note(message: str) -> None:
     stderr.print(f"[yellow]note:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A slip that changes a figure (stderr): printed even with ``--quiet``."""
+    stderr.print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def print_json(data: Any) -> None:

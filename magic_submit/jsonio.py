@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from magic_submit.errors import MagicError
+from magic_submit.files import MISSING, NotRegularFileError, describe, open_regular
 
 UTF8_BOM = b"\xef\xbb\xbf"
+_LONG_DIGITS = re.compile(r"\d{100,}")
+
+
+def _int_limit() -> int:
+    """Python's limit on the digits of ``int(str)`` (4300 by default since 3.11 and 3.10.7)."""
+    return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
 
 
 class JsonFileError(MagicError):
@@ -21,17 +30,20 @@ class JsonFileError(MagicError):
 def read_json(path: str | Path, *, what: str = "JSON file") -> Any:
     """Parse ``path`` as UTF-8 JSON exactly as ``json.load(open(path))`` would, or raise clearly.
 
-    ``what`` names the file's role in messages ("submission CVQA file").
+    ``what`` names the file's role in messages ("submission CVQA file"). Only a regular file is
+    opened: a folder, a FIFO or a device is refused unopened (``open()`` of a FIFO would block).
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise JsonFileError(f"{what} not found", file=path, code="file-missing") from None
-    except IsADirectoryError:
-        raise JsonFileError(f"{what} is a folder, not a file", file=path, code="not-a-file") from None
+        with open_regular(path) as handle:
+            raw = handle.read()
+    except NotRegularFileError as exc:
+        if exc.kind == MISSING:
+            raise JsonFileError(f"{what} not found", file=path, code="file-missing") from None
+        raise JsonFileError(f"{what} is {describe(exc.kind)}, not a file: not opened", file=path,
+                            code="not-a-file") from None
     except OSError as exc:
-        raise JsonFileError(f"{what} cannot be read ({exc.strerror})", file=path) from None
+        raise JsonFileError(f"{what} cannot be read ({exc.strerror or exc})", file=path) from None
     return parse_json_bytes(raw, file=path, what=what)
 
 
@@ -56,8 +68,15 @@ def parse_json_bytes(raw: bytes, *, file: str | Path, what: str = "JSON file") -
                             f"{exc.colno}", file=file, code="json-syntax",
                             hint="write it with json.dump") from None
     except RecursionError:
-        raise JsonFileError(f"{what} nests too deeply to be read", file=file,
+        raise JsonFileError(f"{what} nests too deeply to be read (json.load raises "
+                            "RecursionError: the official scorer crashes)", file=file,
                             code="json-syntax") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit for int(str)
+        digits = max((len(m) for m in _LONG_DIGITS.findall(text)), default=0)
+        raise JsonFileError(f"{what} holds an integer of {digits} digits: json.load refuses it "
+                            f"(ValueError: Python's limit of {_int_limit()} digits), so the "
+                            "official scorer crashes", file=file, code="json-syntax",
+                            hint="write option indices as small ints (0 .. 11)") from None
 
 
 def nan_to_none(value: Any) -> Any:

@@ -19,7 +19,7 @@ import logging
 import math
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ import numpy as np
 import tifffile
 
 from magic_submit.errors import MagicError
+from magic_submit.files import MISSING, NotRegularFileError, describe, official_effect, open_regular
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -35,15 +36,17 @@ if TYPE_CHECKING:
 # tifffile logs a warning for every odd file; the caller reports problems itself.
 logging.getLogger("tifffile").setLevel(logging.ERROR)
 
-# A mask bigger than this (pixels) is refused before decoding: a TIFF header can claim any size,
-# and no photo of the challenge comes near it (the largest are ~12 megapixels).
-MAX_MASK_PIXELS = 1 << 28
+# A mask whose pixels would decode to more than this many bytes is refused before decoding: a
+# TIFF header can claim any size and dtype (a 2 MB compressed file may hold a 2 GB float64 array),
+# and no mask of the challenge comes near it (the largest photos are ~12 megapixels: 12 MB as
+# uint8, 96 MB even as float64).
+MAX_MASK_BYTES = 1 << 28
 TIFF_HINT = "write the mask with tifffile.imwrite(path, mask.astype('uint8'))"
 
 
 class MaskFileError(MagicError):
     """A mask file that cannot be read (codes ``mask-missing``, ``mask-unreadable``,
-    ``mask-too-large``)."""
+    ``mask-not-a-file``, ``mask-too-large``)."""
 
 
 def _unreadable(path: Path, exc: Exception) -> MaskFileError:
@@ -53,53 +56,102 @@ def _unreadable(path: Path, exc: Exception) -> MaskFileError:
                          hint=TIFF_HINT)
 
 
-def _check_header(tif: tifffile.TiffFile, path: Path) -> tuple[int, ...]:
-    """The first series' shape (what ``asarray()`` returns), refused when absurdly large."""
-    if not tif.pages or not tif.series:  # no page: asarray() gives an empty array
-        return (0,)
-    shape = tuple(int(side) for side in tif.series[0].shape)
-    pixels = math.prod(shape)
-    if pixels > MAX_MASK_PIXELS:
-        dims = "x".join(map(str, shape))
-        raise MaskFileError(f"the header claims {pixels} pixels ({dims}), more than any photo: "
-                            "not decoded", file=path, code="mask-too-large",
-                            hint="write the mask at its image's height x width")
-    return shape
+def _not_a_file(path: Path, kind: str) -> MaskFileError:
+    if kind == MISSING:
+        return MaskFileError("mask file not found", file=path, code="mask-missing")
+    return MaskFileError(f"is {describe(kind)}, not a TIFF file: not opened; {official_effect(kind)}",
+                         file=path, code="mask-not-a-file",
+                         hint="put a regular TIFF file under this name")
+
+
+class MaskFile:
+    """An open mask TIFF: its header (``shape``, ``dtype``, ``nbytes``) checked, pixels not yet read.
+
+    ``shape`` is what :meth:`read` returns, as ``tifffile.imread`` (the official reader) would:
+    the first series, every page of it.
+    """
+
+    def __init__(self, tif: tifffile.TiffFile, path: Path) -> None:
+        self._tif = tif
+        self.path = path
+        if not tif.pages or not tif.series:  # no page: asarray() gives an empty array
+            self.shape: tuple[int, ...] = (0,)
+            self.dtype = np.dtype(np.uint8)
+        else:
+            series = tif.series[0]
+            self.shape = tuple(int(side) for side in series.shape)
+            self.dtype = np.dtype(series.dtype)
+        self.nbytes = math.prod(self.shape) * self.dtype.itemsize
+        if self.nbytes > MAX_MASK_BYTES:
+            dims = "x".join(map(str, self.shape))
+            raise MaskFileError(f"the header declares {dims} {self.dtype} pixels "
+                                f"({math.prod(self.shape)} pixels, {self.nbytes} bytes), more "
+                                "than any mask needs: not decoded", file=path,
+                                code="mask-too-large",
+                                hint="write the mask as 2-D uint8 at its image's height x width")
+
+    @property
+    def pixels(self) -> int:
+        return math.prod(self.shape)
+
+    def read(self) -> np.ndarray:
+        """The decoded array, exactly what ``tifffile.imread`` returns (no cast)."""
+        try:
+            return self._tif.asarray()
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a corrupt strip fails only while decoding
+            raise _unreadable(self.path, exc) from None
 
 
 @contextmanager
-def _open_tiff(path: Path) -> Iterator[tifffile.TiffFile]:
-    """An open TIFF; every failure while opening or decoding becomes a :class:`MaskFileError`."""
+def open_mask(path: str | Path) -> Iterator[MaskFile]:
+    """An open mask whose header has been checked (:class:`MaskFile`); every failure to open it,
+    to parse its header or (in :meth:`MaskFile.read`) to decode it is a :class:`MaskFileError`
+    naming the file. Errors raised by the caller's own code inside the block pass unchanged.
+
+    Only a regular file is opened (a FIFO or a device is refused unopened, see
+    :mod:`magic_submit.files`).
+    """
+    path = Path(path)
     try:
-        with tifffile.TiffFile(path) as tif:
-            yield tif
-    except MaskFileError:
-        raise
-    except FileNotFoundError:
-        raise MaskFileError("mask file not found", file=path, code="mask-missing") from None
-    except Exception as exc:  # noqa: BLE001 - tifffile raises many types for corrupt input
-        raise _unreadable(path, exc) from None
+        handle = open_regular(path)
+    except NotRegularFileError as exc:
+        raise _not_a_file(path, exc.kind) from None
+    except OSError as exc:
+        raise MaskFileError(f"cannot be opened ({exc.strerror or exc})", file=path,
+                            code="mask-unreadable") from None
+    with handle:
+        try:
+            tif = tifffile.TiffFile(handle, name=path.name)
+        except Exception as exc:  # noqa: BLE001 - tifffile raises many types for corrupt input
+            raise _unreadable(path, exc) from None
+        with tif:
+            try:
+                mask = MaskFile(tif, path)  # parsing pages and series may fail on corrupt tags
+            except MaskFileError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - even ZeroDivisionError, for a zero tag
+                raise _unreadable(path, exc) from None
+            yield mask
 
 
 def read_mask(path: str | Path) -> np.ndarray:
     """The array ``tifffile.imread`` gives (the official reader), or :class:`MaskFileError`.
 
-    The file is opened once: its header is checked (:data:`MAX_MASK_PIXELS`), then the same
+    The file is opened once: its header is checked (:data:`MAX_MASK_BYTES`), then the same
     handle decodes it with ``TiffFile.asarray()``, which is what ``imread`` calls (first series,
     every page of it). No cast happens here: :func:`evaluation.segmentation.foreground` applies
     the official one.
     """
-    path = Path(path)
-    with _open_tiff(path) as tif:
-        _check_header(tif, path)
-        return tif.asarray()
+    with open_mask(path) as mask:
+        return mask.read()
 
 
 def mask_shape(path: str | Path) -> tuple[int, ...]:
     """The shape :func:`read_mask` would return, from the TIFF header only (no pixel decoded)."""
-    path = Path(path)
-    with _open_tiff(path) as tif:
-        return _check_header(tif, path)
+    with open_mask(path) as mask:
+        return mask.shape
 
 
 def write_mask(path: str | Path, mask: np.ndarray, *, compression: str | None = "zlib") -> None:
@@ -135,8 +187,9 @@ def open_image(path: str | Path) -> Iterator[Image.Image]:
     """A photo opened with PIL (lazily: ``.size`` reads only the header), closed afterwards.
 
     A missing file is a :class:`MagicError` with code ``image-missing``; a file PIL cannot open,
-    or fails to decode inside the ``with`` block (truncated, corrupt, a decompression bomb), one
-    with code ``image-unreadable``. Both name the file.
+    or whose pixels fail to decode inside the ``with`` block (truncated, corrupt), one with code
+    ``image-unreadable``. Both name the file. Only decoding is relabelled: an error raised by the
+    caller's own code inside the block passes unchanged. A FIFO or a device is refused unopened.
 
     >>> with open_image("sample_data/images_test/IMG_ENC00908_00001.jpg") as photo:
     ...     photo.format
@@ -144,22 +197,41 @@ def open_image(path: str | Path) -> Iterator[Image.Image]:
     """
     from PIL import Image
 
-    errors = (*_IMAGE_ERRORS, Image.DecompressionBombError)
+    path = Path(path)
     try:
-        image = Image.open(path)
-    except FileNotFoundError:
-        raise MagicError("image not found", file=path, code="image-missing") from None
-    except IsADirectoryError:
-        raise MagicError("is a folder, not an image", file=path, code="image-unreadable") from None
-    except Exception as exc:  # noqa: BLE001 - PIL raises many types for what it cannot identify
-        raise MagicError(f"cannot read the image ({type(exc).__name__}: {exc})", file=path,
+        handle = open_regular(path)
+    except NotRegularFileError as exc:
+        code = "image-missing" if exc.kind == MISSING else "image-unreadable"
+        message = "image not found" if exc.kind == MISSING else f"is {describe(exc.kind)}, not an image"
+        raise MagicError(message, file=path, code=code) from None
+    except OSError as exc:
+        raise MagicError(f"cannot be opened ({exc.strerror or exc})", file=path,
                          code="image-unreadable") from None
-    try:
+    with handle:
+        try:
+            image = Image.open(handle)
+        except Exception as exc:  # noqa: BLE001 - PIL raises many types for what it cannot identify
+            raise MagicError(f"cannot read the image ({type(exc).__name__}: {exc})", file=path,
+                             code="image-unreadable") from None
         with image:
+            image.load = _named_decoding(image.load, path)  # type: ignore[method-assign]
             yield image
-    except errors as exc:
-        raise MagicError(f"cannot decode the image ({type(exc).__name__}: {exc})", file=path,
-                         code="image-unreadable") from None
+
+
+def _named_decoding(load: Callable[[], object], path: Path) -> Callable[[], object]:
+    """``image.load`` whose decoding failures are a :class:`MagicError` naming ``path``.
+
+    PIL decodes pixels only in ``load()`` (``convert``, ``resize``, ``np.asarray`` call it), so
+    this catches decoding failures and nothing else.
+    """
+    def load_named() -> object:
+        try:
+            return load()
+        except _IMAGE_ERRORS as exc:
+            raise MagicError(f"cannot decode the image ({type(exc).__name__}: {exc})", file=path,
+                             code="image-unreadable") from None
+
+    return load_named
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

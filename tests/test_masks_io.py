@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from evaluation.errors import REFERENCE_SIDE, ShapeMismatchError
 from evaluation.segmentation import majority_vote, score_image
 from magic_submit.errors import MagicError
 from magic_submit.masks import (
-    MAX_MASK_PIXELS, MaskFileError, image_size, mask_shape, open_image, read_mask, write_mask,
+    MAX_MASK_BYTES, MaskFileError, image_size, mask_shape, open_image, read_mask, write_mask,
 )
 
 
@@ -35,15 +36,51 @@ def test_read_mask_equals_tifffile_imread(make, tmp_path: Path) -> None:
     assert mask_shape(path) == expected.shape
 
 
-def test_size_bomb_header_is_refused_with_its_own_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_size_bomb_header_is_refused_by_its_decoded_bytes(tmp_path: Path, dtype: type) -> None:
+    """The guard counts bytes (pixels x dtype size, all pages), so a float64 mask of a quarter
+    of the uint8 limit's pixels is refused too, before a byte of it is decoded."""
     path = tmp_path / "big.tiff"
-    side = int(MAX_MASK_PIXELS ** 0.5) + 1
+    itemsize = np.dtype(dtype).itemsize
+    side = int((MAX_MASK_BYTES / itemsize) ** 0.5) + 1
     with tifffile.TiffWriter(path) as tif:  # header only: the pixels are never written
-        tif.write(shape=(side, side), dtype=np.uint8)
+        tif.write(shape=(side, side), dtype=dtype)
     for read in (read_mask, mask_shape):
         with pytest.raises(MaskFileError) as info:
             read(path)
         assert info.value.code == "mask-too-large" and str(path) in info.value.render()
+        assert f"{side * side * itemsize} bytes" in info.value.message
+
+
+def test_pages_count_toward_the_size_guard(tmp_path: Path) -> None:
+    path = tmp_path / "pages.tiff"
+    side = int((MAX_MASK_BYTES / 4) ** 0.5) + 1  # one page fits, four pages do not
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(shape=(4, side, side), dtype=np.uint8, photometric="minisblack")
+    with pytest.raises(MaskFileError, match="more than any mask needs"):
+        mask_shape(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "broken link"])
+def test_non_files_are_refused_unopened_with_the_official_outcome(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "m.tiff"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would block: the test would hang
+    elif kind == "device":
+        path.symlink_to(os.devnull)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "nowhere.tiff")
+    expected = {"fifo": "hangs", "device": "hangs or crashes", "folder": "IsADirectoryError",
+                "broken link": "FileNotFoundError"}[kind]
+    for read in (read_mask, mask_shape):
+        with pytest.raises(MaskFileError) as info:
+            read(path)
+        assert info.value.code == "mask-not-a-file" and expected in info.value.message
+    with pytest.raises(MagicError) as info:
+        image_size(path)
+    assert info.value.code == "image-unreadable" and "m.tiff" in info.value.render()
 
 
 @pytest.mark.parametrize("content, code", [(None, "mask-missing"), (b"", "mask-unreadable"),
@@ -95,6 +132,18 @@ def test_open_image_names_missing_and_broken_photos(tmp_path: Path) -> None:
         with open_image(truncated) as image:
             image.convert("RGB")
     assert info.value.code == "image-unreadable" and "cut.jpg" in info.value.render()
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug of the caller"), OSError("caller's disk"),
+                                   KeyError("x")])
+def test_open_image_lets_the_callers_own_errors_through(tmp_path: Path, error: Exception) -> None:
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (4, 3)).save(photo)
+    with pytest.raises(type(error)) as info:
+        with open_image(photo) as image:
+            image.convert("L")  # decoding works
+            raise error
+    assert info.value is error  # not relabelled "cannot decode the image"
 
 
 def test_annotators_of_equal_size_but_other_shape_are_a_reference_fault() -> None:
