@@ -26,7 +26,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from evaluation.errors import MalformedRecordError, MissingAnswersError, ScoringError
-from evaluation.facts import CVQA_COUNT_KEY, ENCOUNTER_KEY, PARENT_IDS, encounter_key, is_scored_key
+from evaluation.facts import (
+    CVQA_ACCURACY_KEYS, CVQA_COUNT_KEY, ENCOUNTER_KEY, PARENT_IDS, encounter_key, is_scored_key,
+)
 
 Grouped = dict[str, dict[str, list]]
 
@@ -114,22 +116,85 @@ def find_missing(gold: Grouped, system: Grouped, parents: Sequence[str] = PARENT
     return missing
 
 
+_JSON_KINDS = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null", list: "list"}
+
+
+def json_kind(value: object) -> str:
+    """The JSON name of a loaded value's type (``object``, ``string``, ``null``...)."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def not_a_list_effect(data: object) -> str:
+    """What the official scorer does with a CVQA file holding ``data``, which is not a list."""
+    kind = f"a JSON {json_kind(data)}"
+    if isinstance(data, (dict, str)) and len(data) == 0:
+        return (f"holds {kind} of length 0: the official scorer takes it as an empty list and "
+                "scores CVQA 0.0 with number_cvqa_instances = 0")
+    if isinstance(data, (dict, str)):
+        return f"holds {kind}: the official scorer iterates it as records and crashes (TypeError)"
+    return f"holds {kind}: the official scorer crashes taking its length (TypeError)"
+
+
+def _length(data: object, source: str) -> int:
+    """``len(data)`` as the official scorer takes it first; a value without one crashes it."""
+    if isinstance(data, (list, tuple, dict, str)):
+        return len(data)
+    raise MalformedRecordError(not_a_list_effect(data), source=source, code="cvqa-not-list",
+                               hint="write a JSON list with one object per encounter")
+
+
+def _records(data: object, source: str) -> Sequence[Mapping]:
+    if isinstance(data, (list, tuple)):
+        return data
+    raise MalformedRecordError(not_a_list_effect(data), source=source, code="cvqa-not-list",
+                               hint="write a JSON list with one object per encounter")
+
+
+def empty_system_scores() -> dict[str, float | int]:
+    """The official figures of a system file of length 0 (``[]``, ``{}``, ``""``): 0.0 everywhere
+    and ``number_cvqa_instances`` = 0, whatever the gold."""
+    scores: dict[str, float | int] = {key: 0.0 for key in CVQA_ACCURACY_KEYS}
+    scores[CVQA_COUNT_KEY] = 0
+    return scores
+
+
+def _empty_system_result(gold_data: object, parents: Sequence[str], source: str) -> CvqaResult:
+    """Zeros (official), with one IoM-0 row per gold pair when the gold can be read at all."""
+    try:
+        gold = organize(_records(gold_data, source), source=source)
+    except ScoringError:  # the official scorer never reads the gold here: neither do we
+        gold = {}
+    rows = tuple(EncounterParentResult(enc, p, tuple(by_parent[p]), (), 0.0, True)
+                 for p in parents for enc, by_parent in gold.items() if p in by_parent)
+    return CvqaResult(empty_system_scores(), rows, tuple(gold))
+
+
 def score_cvqa(
-    gold_records: Sequence[Mapping],
-    system_records: Sequence[Mapping],
+    gold_data: object,
+    system_data: object,
     *,
     allow_missing: bool = False,
     parents: Sequence[str] = PARENT_IDS,
     gold_source: str = "gold CVQA file",
     system_source: str = "system CVQA file",
 ) -> CvqaResult:
-    """The official CVQA figures. Missing answers raise unless ``allow_missing`` (then IoM = 0).
+    """The official CVQA figures of two loaded JSON values (normally lists of records).
 
-    An empty system list is the platform's "no CVQA submitted": 0.0 everywhere.
+    As officially: a system value of length 0 (``[]``, ``{}``, ``""``) is "no CVQA submitted":
+    0.0 everywhere and ``number_cvqa_instances`` = 0. Anything the official scorer crashes on
+    raises a :class:`~evaluation.errors.ScoringError` naming it; missing answers raise unless
+    ``allow_missing`` (then IoM = 0).
     """
+    _length(gold_data, gold_source)
+    if _length(system_data, system_source) == 0:
+        return _empty_system_result(gold_data, parents, gold_source)
+    gold_records = _records(gold_data, gold_source)
+    system_records = _records(system_data, system_source)
     gold = organize(gold_records, source=gold_source)
     if not gold:
-        raise ScoringError("the gold CVQA file holds no encounter", source=gold_source)
+        raise ScoringError("the gold CVQA file holds no encounter (the official scorer crashes: "
+                           "ZeroDivisionError)", source=gold_source)
     for enc, by_parent in gold.items():
         absent = [p for p in parents if p not in by_parent]
         if absent:
@@ -137,7 +202,7 @@ def score_cvqa(
                                        source=gold_source, ids=[enc])
     system = organize(system_records, source=system_source)
     missing = find_missing(gold, system, parents)
-    if missing and system_records and not allow_missing:
+    if missing and not allow_missing:
         raise MissingAnswersError(
             f"{len(missing)} gold encounter(s)/parent(s) have no answer (the official scorer crashes)",
             source=system_source, ids=missing,
@@ -174,4 +239,4 @@ def score_cvqa(
     scores: dict[str, float | int] = {f"accuracy_{p}": per_parent[p] for p in parents}
     scores["accuracy_all"] = all_weights / len(rows)
     scores[CVQA_COUNT_KEY] = len({r[ENCOUNTER_KEY] for r in gold_records})
-    return CvqaResult(scores, tuple(rows), tuple(missing) if system_records else tuple(gold))
+    return CvqaResult(scores, tuple(rows), tuple(missing))

@@ -4,9 +4,9 @@ The official rules (``score_segmentations.py``), each kept here once:
 
 * a pixel is foreground when it equals 1 after a cast to ``uint8`` (so 0/255 has no foreground,
   and 257 in a uint16 mask wraps to 1);
-* the prediction is compared with each annotator flattened, so only the number of pixels has to
-  agree there; the annotator masks are added up unflattened for the majority vote, so they must
-  have one shape;
+* the prediction is compared with each annotator flattened, with numpy broadcasting (equal pixel
+  counts, or a single pixel that stands for all); the annotator masks are added up unflattened
+  for the majority vote, broadcast together (see :mod:`evaluation.pixels`);
 * per image and annotator: Jaccard = TP/(TP+FP+FN), Dice = 2TP/(2TP+FP+FN); both masks empty is
   0/0 = NaN (zero-division policy of the official scorer, kept as is);
 * macro: mean over images of the max / the mean over the annotators present (NaN propagates);
@@ -37,43 +37,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation.errors import PREDICTION_SIDE, REFERENCE_SIDE, ShapeMismatchError
-from evaluation.facts import FLOAT_SEG_KEYS, SEG_COUNT_KEY, SEG_MACRO_KEYS, majority_threshold
+from evaluation.facts import FLOAT_SEG_KEYS, SEG_COUNT_KEY, SEG_MACRO_KEYS
+from evaluation.pixels import (
+    Workspace, as_uint8, check_image_shapes, flat_uint8, foreground, majority_vote, overlap_counts,
+)
+
+# The pixel rules live in evaluation.pixels; these names are part of this module's interface too.
+__all__ = [
+    "EMPTY_IS_ONE_SUFFIX", "ImageResult", "SegmentationAggregate", "Workspace", "as_uint8",
+    "dice_from_counts", "foreground", "jaccard_from_counts", "majority_vote", "official_max",
+    "official_mean", "overlap_counts", "score_image", "zero_segmentation_scores",
+]
 
 # Same figures with the common convention "both masks empty = 1.0" in place of NaN.
 EMPTY_IS_ONE_SUFFIX = "_empty_is_one"
-
-
-def as_uint8(mask: np.ndarray) -> np.ndarray:
-    """The official cast ``mask.astype(np.uint8)`` (float 1.7 -> 1, 257 -> 1, -1 -> 255)."""
-    if mask.dtype == np.uint8:
-        return mask
-    if mask.dtype == np.bool_:
-        return mask.view(np.uint8)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return mask.astype(np.uint8)
-
-
-def foreground(mask: np.ndarray) -> np.ndarray:
-    """Boolean foreground of a mask as the official scorer sees it: ``uint8(mask) == 1``."""
-    return mask if mask.dtype == np.bool_ else as_uint8(mask) == 1
-
-
-def overlap_counts(pred_fg: np.ndarray, gold_fg: np.ndarray, *, pred_pixels: int | None = None,
-                   out: np.ndarray | None = None) -> tuple[int, int, int]:
-    """(TP, FP, FN) of two boolean masks compared pixel by pixel, flattened.
-
-    ``pred_pixels`` (the prediction's foreground count) saves a pass when known; ``out`` receives
-    the intersection (it may be ``gold_fg`` itself) to avoid an allocation.
-    """
-    if pred_fg.size != gold_fg.size:
-        raise ShapeMismatchError(f"prediction {pred_fg.shape} vs reference {gold_fg.shape}")
-    pred_flat = pred_fg.reshape(-1)
-    gold_flat = gold_fg.reshape(-1)
-    n_pred = int(np.count_nonzero(pred_flat)) if pred_pixels is None else pred_pixels
-    n_gold = int(np.count_nonzero(gold_flat))
-    tp = int(np.count_nonzero(np.logical_and(pred_flat, gold_flat, out=out)))
-    return tp, n_pred - tp, n_gold - tp
 
 
 def jaccard_from_counts(tp: int, fp: int, fn: int) -> float:
@@ -96,57 +73,6 @@ def official_mean(values: Sequence[float]) -> float:
 def official_max(values: Sequence[float]) -> float:
     """``np.max`` of a list: any NaN makes the maximum NaN."""
     return float(np.max(values))
-
-
-class Workspace:
-    """Scratch buffers reused from image to image (one per thread): no allocation per image.
-
-    Fresh multi-megabyte arrays cost page faults; reusing flat buffers keeps the scorer close to
-    the speed of merely reading the files.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def buffer(self, name: str, size: int, dtype: type) -> np.ndarray:
-        """A flat array of ``size`` items (contents undefined)."""
-        current = self._buffers.get(name)
-        if current is None or current.size < size:
-            current = np.empty(max(size, 1), dtype=dtype)
-            self._buffers[name] = current
-        return current[:size]
-
-
-def _flat_uint8(mask: np.ndarray) -> np.ndarray:
-    return as_uint8(np.asarray(mask)).reshape(-1)
-
-
-def _check_annotator_shapes(shapes: Sequence[tuple[int, ...]], image_id: str = "") -> None:
-    if any(shape != shapes[0] for shape in shapes):
-        where = f" of {image_id}" if image_id else ""
-        raise ShapeMismatchError(f"the annotator masks{where} differ in shape: "
-                                 + ", ".join(str(tuple(s)) for s in shapes), side=REFERENCE_SIDE)
-
-
-def majority_vote(gold_masks: Sequence[np.ndarray], workspace: Workspace | None = None) -> np.ndarray:
-    """Pixels where the annotators' uint8 values sum to at least ceil(n/2), flattened.
-
-    For 0/1 masks: 2 annotators -> union, 3 -> at least 2, 4 -> at least 2. The sum is taken
-    over the uint8-cast raw values in uint8 arithmetic, exactly as the official scorer does.
-    Masks of different shapes raise :class:`ShapeMismatchError` (``side="reference"``) even with
-    equal pixel counts: the official sum of the unflattened arrays crashes there.
-    """
-    if not gold_masks:
-        raise ValueError("majority vote of no annotator")
-    _check_annotator_shapes([np.shape(m) for m in gold_masks])
-    workspace = workspace or Workspace()
-    raws = [_flat_uint8(m) for m in gold_masks]
-    counts = workspace.buffer("votes", raws[0].size, np.uint8)
-    np.copyto(counts, raws[0])
-    for raw in raws[1:]:
-        np.add(counts, raw, out=counts)
-    return np.greater_equal(counts, majority_threshold(len(raws)),
-                            out=workspace.buffer("majority", raws[0].size, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -218,32 +144,29 @@ def score_image(
     """Reduce one image to counts. ``pred_mask=None`` scores an empty prediction (``--allow-missing``).
 
     ``gold_masks`` maps annotator names to raw masks; they are used in the order given, which
-    should be ann0..ann3 as in the official scorer. Raises :class:`ShapeMismatchError` when the
-    pixel counts differ (the official scorer crashes there).
+    should be ann0..ann3 as in the official scorer. Raises :class:`ShapeMismatchError` where the
+    official numpy operations fail (:func:`~evaluation.pixels.check_image_shapes`); a
+    single-pixel prediction stands for every pixel, as numpy broadcasts it.
     """
     if not gold_masks:
         raise ValueError(f"{image_id}: no annotator mask")
     workspace = workspace or Workspace()
     annotators = tuple(gold_masks)
-    _check_annotator_shapes([np.shape(gold_masks[a]) for a in annotators], image_id)
-    raw_golds = [_flat_uint8(gold_masks[a]) for a in annotators]
-    size = raw_golds[0].size
-    pred_fg = workspace.buffer("pred", size, np.bool_)
+    golds = [gold_masks[a] for a in annotators]
+    pred_shape = None if pred_mask is None else tuple(np.shape(pred_mask))
+    check_image_shapes(pred_shape, [tuple(np.shape(g)) for g in golds], image_id)
     if pred_mask is None:
-        pred_fg[:] = False
+        pred_fg = np.zeros(1, np.bool_)  # one background pixel stands for an empty mask
     else:
-        raw_pred = _flat_uint8(pred_mask)
-        if raw_pred.size != size:
-            raise ShapeMismatchError(f"prediction {np.shape(pred_mask)} vs reference "
-                                     f"{np.shape(gold_masks[annotators[0]])}")
-        np.equal(raw_pred, 1, out=pred_fg)
+        raw_pred = flat_uint8(pred_mask)
+        pred_fg = np.equal(raw_pred, 1, out=workspace.buffer("pred", raw_pred.size, np.bool_))
     n_pred = int(np.count_nonzero(pred_fg))
-    scratch = workspace.buffer("gold", size, np.bool_)
     counts = []
-    for raw in raw_golds:
-        gold_fg = np.equal(raw, 1, out=scratch)
+    for gold in golds:
+        raw = flat_uint8(gold)
+        gold_fg = np.equal(raw, 1, out=workspace.buffer("gold", raw.size, np.bool_))
         counts.append(overlap_counts(pred_fg, gold_fg, pred_pixels=n_pred, out=gold_fg))
-    majority = majority_vote(raw_golds, workspace)
+    majority = majority_vote(golds, workspace)
     mv_tp, mv_fp, mv_fn = overlap_counts(pred_fg, majority, pred_pixels=n_pred, out=majority)
     return ImageResult(
         image_id=image_id,
@@ -254,9 +177,9 @@ def score_image(
         majority_tp=mv_tp,
         majority_fp=mv_fp,
         majority_fn=mv_fn,
-        pred_pixels=n_pred,
-        shape=tuple(np.shape(gold_masks[annotators[0]])),
-        pred_shape=None if pred_mask is None else tuple(np.shape(pred_mask)),
+        pred_pixels=mv_tp + mv_fp,  # as compared with the vote (a single pixel counts for all)
+        shape=tuple(np.shape(golds[0])),
+        pred_shape=pred_shape,
     )
 
 
@@ -266,10 +189,11 @@ def _mean_over_images(values: list[float]) -> float:
     return official_mean(values) if values else math.nan
 
 
-def zero_segmentation_scores(n_images: int) -> dict[str, float | int]:
-    """The figures when the prediction folder holds no ``*.tiff`` at all: 0.0 everywhere."""
+def zero_segmentation_scores() -> dict[str, float | int]:
+    """The official figures when the prediction folder holds no ``*.tiff`` at all (or does not
+    exist): 0.0 everywhere and ``number_segmentation_instances`` = 0, whatever the reference."""
     scores: dict[str, float | int] = {k: 0.0 for k in FLOAT_SEG_KEYS}
-    scores[SEG_COUNT_KEY] = n_images
+    scores[SEG_COUNT_KEY] = 0
     scores.update({k + EMPTY_IS_ONE_SUFFIX: 0.0 for k in FLOAT_SEG_KEYS})
     return scores
 

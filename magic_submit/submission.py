@@ -24,12 +24,18 @@ from magic_submit import challenge as ch
 from magic_submit.archive import ZipLimits, extract_zip, is_system_file
 from magic_submit.dataset import DatasetLayout, split_name
 from magic_submit.errors import MagicError, UsageError
+from magic_submit.files import FILE, FOLDER, MISSING, entry_kind
 from magic_submit.naming import TIFF_EXTENSIONS, parse_mask_file_name
 
 
 @dataclass
 class SubmissionFiles:
-    """Where the two parts of an opened submission are (None: part absent)."""
+    """Where the two parts of an opened submission are (None: part absent or unusable).
+
+    ``masks_kind`` and ``cvqa_kind`` say what stands at the two official paths
+    (:mod:`magic_submit.files` kinds: ``"folder"``, ``"file"``, ``"FIFO"``, ``"missing"``...):
+    ``masks_dir`` is set only for a folder and ``cvqa_file`` only for a regular file.
+    """
 
     source: Path
     root: Path
@@ -37,6 +43,22 @@ class SubmissionFiles:
     cvqa_file: Path | None
     is_zip: bool = False
     notes: list[str] = field(default_factory=list)
+    masks_kind: str | None = None  # None: derived from masks_dir
+    cvqa_kind: str | None = None  # None: derived from cvqa_file
+
+    def __post_init__(self) -> None:
+        if self.masks_kind is None:
+            self.masks_kind = FOLDER if self.masks_dir is not None else MISSING
+        if self.cvqa_kind is None:
+            self.cvqa_kind = FILE if self.cvqa_file is not None else MISSING
+
+    @property
+    def masks_path(self) -> Path:
+        return self.root / ch.MASKS_PRED_DIR
+
+    @property
+    def cvqa_path(self) -> Path:
+        return self.root / ch.CVQA_SUBMISSION_FILE
 
 
 def _wrapped_folder(root: Path, markers: tuple[str, ...]) -> Path | None:
@@ -63,14 +85,39 @@ def _reference_given(root: Path) -> str | None:
     return None
 
 
+def _nested_zip(root: Path) -> Path | None:
+    """The one entry at ``root`` when it is itself a zip (a zip uploaded inside a zip)."""
+    children = [c for c in root.iterdir() if not is_system_file(c.name)]
+    if len(children) == 1 and entry_kind(children[0]) == FILE and zipfile.is_zipfile(children[0]):
+        return children[0]
+    return None
+
+
 def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> SubmissionFiles:
-    """Find ``masks_preds/`` and ``data_cvqa_sys.json`` at ``root`` or explain where they went."""
+    """Find ``masks_preds/`` and ``data_cvqa_sys.json`` at ``root`` or explain where they went.
+
+    Nothing is opened: what stands at the two paths is found with ``stat``. When neither path
+    exists at all the submission has no part (an error naming what was found instead); any other
+    oddity (a file named ``masks_preds``, a folder named ``data_cvqa_sys.json``, a FIFO) is
+    recorded in the kinds for the scorer and the validator to judge.
+    """
     masks = root / ch.MASKS_PRED_DIR
     cvqa = root / ch.CVQA_SUBMISSION_FILE
-    files = SubmissionFiles(source, root, masks if masks.is_dir() else None,
-                            cvqa if cvqa.is_file() else None, is_zip)
-    if files.masks_dir or files.cvqa_file:
+    masks_kind, cvqa_kind = entry_kind(masks), entry_kind(cvqa)
+    files = SubmissionFiles(source, root, masks if masks_kind == FOLDER else None,
+                            cvqa if cvqa_kind == FILE else None, is_zip, masks_kind=masks_kind,
+                            cvqa_kind=cvqa_kind)
+    if masks_kind != MISSING or cvqa_kind != MISSING:
         return files
+    nested = _nested_zip(root)
+    if nested is not None:
+        holder = "the zip" if is_zip else "the folder"
+        raise MagicError(f"{holder} holds only a zip, '{nested.name}': the platform does not "
+                         f"unpack nested zips and finds neither {ch.MASKS_PRED_DIR}/ nor "
+                         f"{ch.CVQA_SUBMISSION_FILE} (the official scorer crashes: no "
+                         f"{ch.CVQA_SUBMISSION_FILE})", file=source, code="submission-nested-zip",
+                         hint=f"upload {nested.name} itself, or zip {ch.MASKS_PRED_DIR}/ and "
+                              f"{ch.CVQA_SUBMISSION_FILE} directly")
     markers = (ch.MASKS_PRED_DIR, ch.CVQA_SUBMISSION_FILE)
     wrapped = _wrapped_folder(root, markers)
     if wrapped is not None:
@@ -90,7 +137,8 @@ def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> Submis
         raise MagicError(f"mask files lie at the root; the platform reads them only from "
                          f"{ch.MASKS_PRED_DIR}/", file=source, code="submission-no-parts",
                          hint=f"move the masks into {ch.MASKS_PRED_DIR}/")
-    raise MagicError(f"neither {ch.MASKS_PRED_DIR}/ nor {ch.CVQA_SUBMISSION_FILE} found at the root",
+    raise MagicError(f"neither {ch.MASKS_PRED_DIR}/ nor {ch.CVQA_SUBMISSION_FILE} found at the root "
+                     f"(the official scorer crashes: no {ch.CVQA_SUBMISSION_FILE})",
                      file=source, code="submission-no-parts",
                      hint=f"put {ch.MASKS_PRED_DIR}/ and {ch.CVQA_SUBMISSION_FILE} at the top level")
 

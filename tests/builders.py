@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
@@ -11,6 +12,16 @@ import numpy as np
 import tifffile
 
 from magic_submit.challenge import ANNOTATORS, PARENTS, QIDS
+
+# The small platform case of test_official_parity.py: the official figures recorded there were
+# computed on exactly these masks and answers, so they must not change.
+I1, I2 = "IMG_ENC00001_00001", "IMG_ENC00002_00001"
+A = np.zeros((4, 5), np.uint8)
+A[1:3, 1:4] = 1
+B = np.zeros((4, 5), np.uint8)
+B[0:2, 0:3] = 1
+C = np.zeros((4, 5), np.uint8)
+C[2:4, 2:5] = 1
 
 
 def blob(rng: np.random.Generator, shape: tuple[int, int], fill: float) -> np.ndarray:
@@ -87,6 +98,47 @@ def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:
             name = prefix + path.relative_to(folder).as_posix()
             handle.write(path, name + "/" if path.is_dir() else name)
     return archive
+
+
+def record(encounter: str, first: int) -> dict:
+    """A record of the platform case: every family answered ``first`` (mod its options),
+    multi-slot ones padded with NM."""
+    out: dict = {"encounter_id": encounter}
+    for parent in PARENTS:
+        out.update(zip(parent.qids, parent.padded([first % parent.n_options])))
+    return out
+
+
+def platform_case(root: Path) -> tuple[Path, Path]:
+    """(reference, submission) in the platform layout: 2 images (2 and 1 annotators), 2 encounters."""
+    ref, res = root / "ref", root / "res"
+    (ref / "masks_refs").mkdir(parents=True)
+    (res / "masks_preds").mkdir(parents=True)
+    tifffile.imwrite(ref / "masks_refs" / f"{I1}_mask_ann0.tiff", A)
+    tifffile.imwrite(ref / "masks_refs" / f"{I1}_mask_ann1.tiff", B)
+    tifffile.imwrite(ref / "masks_refs" / f"{I2}_mask_ann0.tiff", C)
+    (ref / "data_cvqa_ref.json").write_text(json.dumps([record("ENC00001", 0),
+                                                        record("ENC00002", 1)]))
+    tifffile.imwrite(res / "masks_preds" / f"{I1}_mask_sys.tiff", A)
+    tifffile.imwrite(res / "masks_preds" / f"{I2}_mask_sys.tiff", B)
+    (res / "data_cvqa_sys.json").write_text(json.dumps([record("ENC00001", 0),
+                                                        record("ENC00002", 2)]))
+    return ref, res
+
+
+
+def declare_tiff_size(data: bytes, height: int, width: int) -> bytes:
+    """A little-endian TIFF whose first page claims ``height`` x ``width`` (pixels unchanged):
+    the ImageLength and ImageWidth tags rewritten as LONG values."""
+    out = bytearray(data)
+    (ifd,) = struct.unpack_from("<I", out, 4)
+    (count,) = struct.unpack_from("<H", out, ifd)
+    for i in range(count):
+        entry = ifd + 2 + 12 * i
+        tag = struct.unpack_from("<H", out, entry)[0]
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            struct.pack_into("<HII", out, entry + 2, 4, 1, width if tag == 256 else height)
+    return bytes(out)
 
 
 assert len(QIDS) == 27

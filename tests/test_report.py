@@ -306,3 +306,31 @@ def test_unreadable_photo_is_drawn_on_grey_with_a_note(tmp_path: Path, sample_da
     assert "cannot" in result.output and "photos/IMG_ENC" in result.output
     page = assert_page_is_whole(tmp_path / "out")
     assert page.count("no photo: grey background") == 2
+
+
+def test_slips_get_a_banner_naming_the_culprits_and_the_fix(tmp_path: Path, sample_data: Path,
+                                                            sample_submission: Path) -> None:
+    """0/255 masks and string answers score as officially (0 foreground, wrong answers), and the
+    page says so above the scores; stderr says it too."""
+    import tifffile
+
+    sub = Path(shutil.copytree(sample_submission, tmp_path / "sub"))
+    masks = sorted((sub / "masks_preds").glob("*.tiff"))
+    for path in masks[:2]:
+        tifffile.imwrite(path, tifffile.imread(path) * 255)
+    records = json.loads((sub / "data_cvqa_sys.json").read_text())
+    records[0]["CQID025-001"] = str(records[0]["CQID025-001"])
+    (sub / "data_cvqa_sys.json").write_text(json.dumps(records))
+    result = run_report(sub, "--reference", sample_data, "--split", "test", "--output",
+                        tmp_path / "out", "--worst", 0)
+    assert result.exit_code == 0, result.output
+    page = assert_page_is_whole(tmp_path / "out")
+    banner = page[page.index('id="warnings"'):page.index('<section id="summary"')]
+    assert "0/255" in banner and masks[0].name in banner and masks[1].name in banner
+    assert f"{records[0]['encounter_id']} CQID025-001" in banner and "write 0-based int" in banner
+    assert "magic pack --fix maps 0/255 to 0/1" in banner
+    assert "warning:" in result.stderr and masks[0].name in result.stderr
+
+
+def test_a_clean_submission_has_no_banner(sample_report: Path) -> None:
+    assert 'id="warnings"' not in (sample_report / "index.html").read_text(encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import struct
 import subprocess
 import zipfile
 import sys
@@ -16,7 +15,9 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from builders import platform_reference, write_json, write_seg_case, zip_folder
+from builders import (
+    declare_tiff_size, platform_reference, write_json, write_seg_case, zip_folder,
+)
 from evaluation.facts import OFFICIAL_KEYS
 from magic_submit.cli import app
 from reference_impl import score_cvqa_files, score_segmentation_folders
@@ -150,24 +151,36 @@ def test_nan_is_reported_with_its_images_and_the_convention(tmp_path: Path) -> N
 
 
 def test_single_part_submissions(tmp_path: Path, sample_data: Path, sample_submission: Path) -> None:
+    """No masks_preds/: the official zeros (7 keys, count 0). No data_cvqa_sys.json: the official
+    scorer crashes (FileNotFoundError), so magic stops unless --allow-missing."""
     only_cvqa = tmp_path / "cvqa"
     only_cvqa.mkdir()
     shutil.copy(sample_submission / "data_cvqa_sys.json", only_cvqa)
     scores = score_json(only_cvqa, "--reference", sample_data, "--split", "test")
-    assert "accuracy_all" in scores and "dice" not in scores
-    assert any("segmentation not scored" in n for n in scores["notes"])
+    assert list(scores)[:len(OFFICIAL_KEYS)] == list(OFFICIAL_KEYS)
+    assert scores["dice"] == 0.0 and scores["number_segmentation_instances"] == 0
+    assert any("no masks_preds/ folder" in n for n in scores["notes"])
     only_masks = Path(shutil.copytree(sample_submission / "masks_preds", tmp_path / "m" / "masks_preds"))
-    scores = score_json(only_masks.parent, "--reference", sample_data, "--split", "test")
-    assert "dice" in scores and "accuracy_all" not in scores
+    code, out, err = score(only_masks.parent, "--reference", sample_data, "--split", "test")
+    assert code == 1 and out == "" and "no data_cvqa_sys.json" in err
+    assert "FileNotFoundError" in err and "--allow-missing" in err
+    scores = score_json(only_masks.parent, "--reference", sample_data, "--split", "test",
+                        "--allow-missing")
+    assert "dice" in scores and "accuracy_all" not in scores and scores["parts_scored"] == [
+        "segmentation"]
 
 
 def test_empty_parts_score_zero_like_the_platform(tmp_path: Path, sample_data: Path) -> None:
+    """Official figures, obtained by running the organisers' run_segandcvqa_scoring.py on this
+    layout (an empty masks_preds/, data_cvqa_sys.json = []): every figure 0.0,
+    number_segmentation_instances = 0 and number_cvqa_instances = 0 (not the reference's 20/12)."""
     sub = tmp_path / "sub"
     (sub / "masks_preds").mkdir(parents=True)
     write_json(sub / "data_cvqa_sys.json", [])
     scores = score_json(sub, "--reference", sample_data, "--split", "test")
     assert scores["dice"] == 0.0 and scores["accuracy_all"] == 0.0
-    assert scores["number_segmentation_instances"] == 20
+    assert scores["number_segmentation_instances"] == 0
+    assert scores["number_cvqa_instances"] == 0
 
 
 @pytest.mark.parametrize("damage, culprit", [
@@ -189,7 +202,7 @@ def test_broken_masks_are_named(submission_copy: Path, sample_data: Path, damage
 @pytest.mark.parametrize("content, message", [
     (b"\xef\xbb\xbf[]", "byte-order mark"),
     (b"[{", "not valid JSON"),
-    (b'{"encounter_id": "x"}', "not a list"),
+    (b'{"encounter_id": "x"}', "iterates it as records and crashes"),
     (b"\xff\xfe[", "not UTF-8"),
 ])
 def test_broken_cvqa_file_is_named(submission_copy: Path, sample_data: Path, content: bytes,
@@ -303,16 +316,20 @@ def test_prediction_size_fault_names_the_prediction_once(submission_copy: Path,
 def test_tiff_size_bomb_is_refused_before_decoding(submission_copy: Path, sample_data: Path) -> None:
     mask = sorted((submission_copy / "masks_preds").glob("*.tiff"))[0]
     tifffile.imwrite(mask, np.zeros((2, 2), np.uint8))
-    data = bytearray(mask.read_bytes())
-    (ifd,) = struct.unpack_from("<I", data, 4)
-    (count,) = struct.unpack_from("<H", data, ifd)
-    for i in range(count):
-        entry = ifd + 2 + 12 * i
-        if struct.unpack_from("<H", data, entry)[0] in (256, 257):  # ImageWidth, ImageLength
-            struct.pack_into("<HII", data, entry + 2, 4, 1, 60_000)
-    mask.write_bytes(bytes(data))
+    mask.write_bytes(declare_tiff_size(mask.read_bytes(), 60_000, 60_000))
     code, _, err = score(submission_copy, "--reference", sample_data, "--split", "test")
     assert code == 1 and "3600000000 pixels" in err and mask.name in err and "Traceback" not in err
+
+
+def test_header_shapes_are_compared_before_decoding(submission_copy: Path, sample_data: Path) -> None:
+    """A prediction whose header is fine but whose pixel data is cut off: had it been decoded,
+    the error would be "not a readable TIFF"; compared by its header first, it is a size error."""
+    mask = sorted((submission_copy / "masks_preds").glob("*.tiff"))[0]
+    tifffile.imwrite(mask, np.ones((300, 200), np.uint8))  # the image is 310 x 557
+    mask.write_bytes(mask.read_bytes()[:-50_000])
+    code, _, err = score(submission_copy, "--reference", sample_data, "--split", "test")
+    assert code == 1 and "prediction and reference sizes differ" in err
+    assert "not a readable TIFF" not in err
 
 
 @pytest.mark.parametrize("where, code", [("other encounter", 0), ("unscored family", 0),
@@ -339,3 +356,28 @@ def test_json_is_ascii_for_any_file_name(tmp_path: Path, sample_data: Path) -> N
                          "--json")
     assert code == 1 and out.isascii() and "\\u00e9" in out
     assert json.loads(out)["error"]["file"].endswith("sous-dossier-é")
+
+
+def test_slips_are_scored_officially_and_said_on_stderr_and_in_notes(submission_copy: Path,
+                                                                     sample_data: Path) -> None:
+    """0/255 masks (no foreground officially) and string answers (never equal): the official
+    figures, a warning naming each file / encounter and the fix, even with --quiet."""
+    masks = sorted((submission_copy / "masks_preds").glob("*.tiff"))
+    for path in masks[:3]:
+        tifffile.imwrite(path, tifffile.imread(path) * 255)
+    path = submission_copy / "data_cvqa_sys.json"
+    records = json.loads(path.read_text())
+    records[1]["CQID010-001"] = str(records[1]["CQID010-001"])
+    write_json(path, records)
+    scores = score_json(submission_copy, "--reference", sample_data, "--split", "test")
+    expected = score_segmentation_folders(str(sample_data / "dermavqa-segmentations" / "test"),
+                                          str(submission_copy / "masks_preds"))
+    assert scores["dice"] == pytest.approx(expected["dice"], rel=1e-12)
+    (masks_note,) = [n for n in scores["notes"] if "0/255" in n]
+    assert masks_note.startswith("warning: 3 prediction(s)") and "magic pack --fix" in masks_note
+    assert all(m.name in masks_note for m in masks[:3])
+    (answers_note,) = [n for n in scores["notes"] if "not int option indices" in n]
+    assert f"{records[1]['encounter_id']} CQID010-001" in answers_note
+    assert [w["code"] for w in scores["warnings"]] == ["mask-values-255", "cvqa-value-type"]
+    code, out, err = score(submission_copy, "--reference", sample_data, "--split", "test", "--quiet")
+    assert code == 0 and err.count("warning:") == 2 and masks[0].name in err and "note:" not in err

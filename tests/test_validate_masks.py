@@ -11,6 +11,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from builders import declare_tiff_size
 from submission_cases import (
     FIRST_ID, FIRST_MASK, MASKS, as_zip, copy_submission, mask_path, problems_of, rename_mask,
     rewrite_mask, validate_cli,
@@ -195,18 +196,23 @@ def test_sample_submission_is_valid_as_folder_and_zip(submission: Path, sample_d
 
 
 def test_tiff_claiming_billions_of_pixels_is_not_decoded(submission: Path, sample_data: Path) -> None:
-    import struct
-
     tifffile.imwrite(mask_path(submission), np.zeros((2, 2), np.uint8))
-    data = bytearray(mask_path(submission).read_bytes())
-    (ifd,) = struct.unpack_from("<I", data, 4)
-    (count,) = struct.unpack_from("<H", data, ifd)
-    for i in range(count):
-        entry = ifd + 2 + 12 * i
-        if struct.unpack_from("<H", data, entry)[0] in (256, 257):  # ImageWidth, ImageLength
-            struct.pack_into("<HII", data, entry + 2, 4, 1, 60_000)  # LONG, 1 value
-    mask_path(submission).write_bytes(bytes(data))
+    mask_path(submission).write_bytes(declare_tiff_size(mask_path(submission).read_bytes(),
+                                                        60_000, 60_000))
     status, report = validate_cli(submission, sample_data)
     (problem,) = report["errors"]
     assert status == 1 and problem["code"] == "mask-too-large"
     assert "3600000000 pixels" in problem["message"]
+
+
+def test_a_small_file_declaring_a_huge_float64_array_is_not_decoded(submission: Path,
+                                                                    sample_data: Path) -> None:
+    """16384 x 16383 float64 is 2.1 GB decoded though the file is tiny: refused from the header
+    (the guard counts bytes, not pixels: 268 million pixels passed the old pixel guard)."""
+    tifffile.imwrite(mask_path(submission), np.zeros((2, 2), np.float64), compression="zlib")
+    mask_path(submission).write_bytes(declare_tiff_size(mask_path(submission).read_bytes(),
+                                                        16384, 16383))
+    status, report = validate_cli(submission, sample_data)
+    (problem,) = report["errors"]
+    assert status == 1 and problem["code"] == "mask-too-large"
+    assert f"{16384 * 16383 * 8} bytes" in problem["message"] and "float64" in problem["message"]

@@ -39,7 +39,7 @@ def report_command(
       magic report submission.zip --reference dataset --split valid --output report/
     """
     from magic_submit.scoring import score_submission
-    from magic_submit.console import exit_with_error, note, stdout
+    from magic_submit.console import exit_with_error, note, stdout, warn
     from magic_submit.errors import MagicError
     from magic_submit.reporting.html_report import write_report
     from magic_submit.reporting.reference import open_reference_context
@@ -55,6 +55,8 @@ def report_command(
             files = write_report(report, ref, sub, output, worst=worst, suffix=suffix)
     except MagicError as error:
         exit_with_error(error)
+    for warning in report.warnings:
+        warn(warning.text())
     if not quiet:
         for message in report.all_notes() + files.notes:
             note(message)

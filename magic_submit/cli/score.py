@@ -78,7 +78,7 @@ def score_command(
     """
     from magic_submit.scoring import score_submission, write_score_outputs
     from magic_submit.console import (
-        exit_with_error, note, print_json, progress_counter, progress_enabled,
+        exit_with_error, note, print_json, progress_counter, progress_enabled, warn,
     )
     from magic_submit.submission import open_reference, open_submission
 
@@ -96,6 +96,8 @@ def score_command(
         exit_with_error(error, json_output=json_output)
     for path in written if not quiet else []:
         note(f"wrote {path}")
+    for warning in report.warnings:
+        warn(warning.text())
     if not quiet:
         for message in report.all_notes():
             note(message)

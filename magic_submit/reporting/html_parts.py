@@ -27,6 +27,7 @@ th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 .swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle;
           border: 1px solid #555; margin-right: .3em; }
 .legend span.item { margin-right: 1.2em; } .nan { color: #b00; font-weight: bold; }
+.banner { background: #fff3cd; border: 2px solid #d39e00; padding: .4em 1em; margin: 1em 0; }
 .note { color: #555; font-size: .9em; } img.broken { outline: 4px solid red; }
 .confusion { display: flex; flex-wrap: wrap; gap: 18px; } .confusion > div { max-width: 100%;
           overflow-x: auto; } .confusion td.diag { font-weight: bold;
@@ -62,6 +63,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
     return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def warning_banner(warnings: Sequence[str]) -> str:
+    """A box above the scores listing every slip that changes a figure ('' when there is none)."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return (f'<div class="banner" id="warnings"><strong>{len(warnings)} warning(s): scored as the '
+            f"official scorer does, but probably not what was meant</strong><ul>{items}</ul></div>")
 
 
 def image(src: str, alt: str, attrs: str = "") -> str:

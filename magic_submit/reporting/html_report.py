@@ -45,6 +45,7 @@ def _summary_section(report: ScoreReport, title: str, reference: str) -> str:
     rows = [(k, v, METRIC_DESCRIPTIONS.get(k, "")) for k, v in report.official().items()]
     parts = [f"<h1>{h.esc(title)}</h1>",
              f'<p class="note">reference: {h.esc(reference)}; magic {h.esc(__version__)}</p>',
+             h.warning_banner([w.text(limit=20) for w in report.warnings]),
              '<section id="summary"><h2>Summary</h2>',
              h.table(["metric", "value", "meaning"], rows, text_columns=(0, 2),
                      attrs=' class="summary"')]

@@ -108,10 +108,12 @@ def evaluate_submission(path: Path, name: str, reference: ReferenceContext, *,
                 return contender
         contender.notes.extend(sub.notes)
         try:
-            contender.report = score_submission(sub, reference.files, suffix=suffix)
+            contender.report = score_submission(sub, reference.files, suffix=suffix,
+                                                only_held_parts=True)
         except MagicError as error:  # anything the official scorer would crash on
             contender.problems = [error.render()]
             return contender
+        contender.notes.extend(f"warning: {w.text()}" for w in contender.report.warnings)
         contender.notes.extend(contender.report.all_notes())
     return contender
 

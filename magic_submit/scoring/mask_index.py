@@ -36,12 +36,21 @@ class IndexedMasks:
 
 
 def index_masks(folder: str | Path) -> IndexedMasks:
-    """Every ``*.tiff`` directly in ``folder`` (not in subfolders), keyed like the official scorer."""
+    """Every ``*.tiff`` directly in ``folder`` (not in subfolders), keyed like the official scorer.
+
+    Like ``glob``, every kind of entry counts (a folder, a FIFO or a broken link named
+    ``*.tiff`` included: reading it is what fails, see :func:`magic_submit.masks.open_mask`).
+    A ``folder`` that is not a folder (absent, a file, unreadable) holds nothing, as ``glob``
+    finds nothing there.
+    """
     folder = Path(folder)
     by_labeler: MaskIndex = {}
     duplicates: dict[str, list[tuple[Path, Path]]] = {}
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.is_file() and is_scanned_mask_name(e.name))
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if is_scanned_mask_name(e.name))
+    except OSError:  # glob ignores a folder it cannot list, too
+        names = []
     for name in names:
         image_id, labeler = parse_mask_file_name(name)
         files = by_labeler.setdefault(labeler, {})

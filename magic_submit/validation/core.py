@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from magic_submit.challenge import CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX
+from magic_submit.challenge import CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, MASKS_PRED_DIR
 from magic_submit.dataset import Encounter
 from magic_submit.errors import MagicError
+from magic_submit.files import FILE, FOLDER, MISSING, describe, official_effect
 from magic_submit.submission import SubmissionFiles, open_submission
 from magic_submit.validation.cvqa_check import check_records, read_cvqa
 from magic_submit.validation.masks_check import check_masks
@@ -57,15 +58,33 @@ def _missing_cvqa_hint(root: Path) -> str | None:
     return None
 
 
+def _odd_part_problems(sub: SubmissionFiles) -> list[Problem]:
+    """``masks_preds`` that is not a folder, ``data_cvqa_sys.json`` that is not a file."""
+    problems = []
+    if sub.masks_kind not in (FOLDER, MISSING):
+        problems.append(Problem.of("masks-not-folder", f"{MASKS_PRED_DIR} is "
+                                   f"{describe(sub.masks_kind)}, not a folder: the scorer finds no "
+                                   "mask in it and scores segmentation 0.0", file=MASKS_PRED_DIR))
+    if sub.cvqa_kind not in (FILE, MISSING):
+        problems.append(Problem.of("cvqa-not-file", f"{CVQA_SUBMISSION_FILE} is "
+                                   f"{describe(sub.cvqa_kind)}, not a file: "
+                                   f"{official_effect(sub.cvqa_kind)}", file=CVQA_SUBMISSION_FILE))
+    return problems
+
+
 def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSizes,
                  suffix: str) -> tuple[list[Problem], dict]:
     """Every problem of an opened submission, and the counts for the summary."""
     problems = [Problem.of("zip-ignored-entries", note, file=str(sub.source)) for note in sub.notes]
-    masks = check_masks(sub.masks_dir, sub.root, targets, sizes.sizes, suffix)
+    problems.extend(_odd_part_problems(sub))
+    masks = check_masks(sub.masks_dir, sub.root, targets, sizes.sizes, suffix,
+                        look_for_misplaced=sub.masks_kind == MISSING)
     problems.extend(masks.problems)
-    hint = _missing_cvqa_hint(sub.root) if sub.cvqa_file is None else None
-    records, cvqa_problems = read_cvqa(sub.cvqa_file, missing_hint=hint)
-    problems.extend(cvqa_problems)
+    records: list | None = None
+    if sub.cvqa_kind in (FILE, MISSING):
+        hint = _missing_cvqa_hint(sub.root) if sub.cvqa_file is None else None
+        records, cvqa_problems = read_cvqa(sub.cvqa_file, missing_hint=hint)
+        problems.extend(cvqa_problems)
     answered = 0
     if records is not None:
         found, answered = check_records(records, targets)

@@ -27,13 +27,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.cvqa import find_missing, organize
+from evaluation.cvqa import find_missing, not_a_list_effect, organize
 from evaluation.errors import MalformedRecordError
 from evaluation.facts import encounter_key
 from magic_submit.challenge import (
     CVQA_SUBMISSION_FILE, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS,
-    QID_TO_PARENT, QIDS, is_scored_key,
+    QID_TO_PARENT, QIDS, Parent, is_scored_key,
 )
+from magic_submit.files import MISSING, NotRegularFileError, describe, official_effect, open_regular
 from magic_submit.jsonio import JsonFileError, parse_json_bytes
 from magic_submit.validation.problems import Problem
 from magic_submit.validation.targets import SplitTargets
@@ -53,14 +54,19 @@ def read_cvqa(path: Path | None, rel: str = CVQA_SUBMISSION_FILE, *,
         return None, [Problem.of("cvqa-missing", f"no {CVQA_SUBMISSION_FILE} at the root", file=rel,
                                  hint=missing_hint)]
     try:
-        data = parse_json_bytes(path.read_bytes(), file=rel, what="CVQA file")
+        with open_regular(path) as handle:
+            data = parse_json_bytes(handle.read(), file=rel, what="CVQA file")
     except JsonFileError as exc:
         return None, [Problem.of(JSON_CODES.get(exc.code or "", "cvqa-not-json"), exc.message,
                                  file=rel, hint=exc.hint)]
+    except NotRegularFileError as exc:
+        code = "cvqa-missing" if exc.kind == MISSING else "cvqa-not-file"
+        return None, [Problem.of(code, f"{CVQA_SUBMISSION_FILE} is {describe(exc.kind)}: "
+                                 f"{official_effect(exc.kind)}", file=rel)]
     except OSError as exc:
         return None, [Problem.of("cvqa-missing", f"cannot be read ({exc.strerror})", file=rel)]
     if not isinstance(data, list):
-        return None, [Problem.of("cvqa-not-list", f"holds a JSON {type(data).__name__}", file=rel)]
+        return None, [Problem.of("cvqa-not-list", not_a_list_effect(data), file=rel)]
     return data, []
 
 
@@ -152,6 +158,22 @@ def _record_problems(index: int, record: Mapping, rel: str,
     return problems, crash
 
 
+def _repeated_answer(parent: Parent, records: Sequence[Mapping]) -> tuple[str, str] | None:
+    """(message, fix) when every slot of a multi-slot family is written with ints, one real
+    answer repeated and no NM: the scorer reads a set, which then lacks the gold's NM padding."""
+    values = [r[q] for r in records for q in parent.qids if q in r]
+    if (len({q for r in records for q in parent.qids if q in r}) < parent.slots
+            or any(type(v) is not int for v in values) or parent.nm_index in values
+            or len(set(values)) == len(values)):
+        return None
+    answers = list(dict.fromkeys(values))
+    shown = "{" + ", ".join(map(str, sorted(answers))) + "}"
+    return (f"{parent.id}: {values} repeats an answer instead of padding with NM "
+            f"({parent.nm_index}): the scorer reads the set {shown}; the gold pads its free slots "
+            f"with NM, so against the same answers it scores {len(answers)}/{len(answers) + 1}",
+            f"write each real answer once, then NM in the free slots: {parent.padded(answers)}")
+
+
 def _family_problems(enc: str, records: Sequence[Mapping], rel: str) -> list[Problem]:
     """Unpadded multi-slot families and NM before a real answer, for one encounter's records."""
     problems: list[Problem] = []
@@ -168,6 +190,10 @@ def _family_problems(enc: str, records: Sequence[Mapping], rel: str) -> list[Pro
                 "cvqa-unpadded", f"{parent.id}: {len(present)} of {parent.slots} slots written "
                 f"(absent: {', '.join(absent)}); {effect}", file=rel, encounter_id=enc,
                 qid=absent[0]))
+        repeated = _repeated_answer(parent, records)
+        if repeated is not None:
+            problems.append(Problem.of("cvqa-repeated-answer", repeated[0], file=rel,
+                                       encounter_id=enc, qid=parent.qids[0], hint=repeated[1]))
         for record in records:
             values = [record[q] for q in parent.qids if q in record]
             seen_nm = False

@@ -108,10 +108,15 @@ def _inventory(masks_dir: Path, known: dict[str, str], suffix: str) -> _Inventor
 
 
 def check_masks(masks_dir: Path | None, root: Path, targets: SplitTargets,
-                sizes: dict[str, tuple[int, int]], suffix: str) -> MasksOutcome:
-    """Every problem of the segmentation part of a submission rooted at ``root``."""
+                sizes: dict[str, tuple[int, int]], suffix: str, *,
+                look_for_misplaced: bool = True) -> MasksOutcome:
+    """Every problem of the segmentation part of a submission rooted at ``root``.
+
+    Without ``masks_dir``, masks put elsewhere are looked for (``look_for_misplaced``) unless
+    the caller has reported why there is no folder already.
+    """
     if masks_dir is None:
-        return MasksOutcome(problems=misplaced_masks(root, targets))
+        return MasksOutcome(problems=misplaced_masks(root, targets) if look_for_misplaced else [])
     known = targets.encounter_of
     index = index_masks(masks_dir)
     scored = {i: p for i, p in index.by_labeler.get(suffix, {}).items() if i in known}

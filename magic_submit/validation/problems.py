@@ -48,6 +48,8 @@ CODES: dict[str, CodeInfo] = {
     "submission-no-parts": _e(f"neither {MASKS_DIR}/ nor {CVQA_FILE} at the root",
                               f"put {MASKS_DIR}/ and {CVQA_FILE} at the top level of the zip"),
     "submission-wrapped-folder": _e("the parts are inside a top folder", _ZIP_FIX),
+    "submission-nested-zip": _e("a zip inside the zip: the platform does not unpack it",
+                                "upload the inner zip itself"),
     "zip-missing": _e("zip not found", "pass the .zip you will upload"),
     "zip-corrupt": _e("not a readable zip", "re-create the zip (python -m zipfile -c ...)"),
     "zip-absolute-path": _e("zip entry with an absolute path", _ZIP_FIX),
@@ -62,6 +64,8 @@ CODES: dict[str, CodeInfo] = {
     # Segmentation: where the masks are and how they are named.
     "masks-folder-misplaced": _e(f"mask files outside {MASKS_DIR}/",
                                  f"move the masks into {MASKS_DIR}/ at the root"),
+    "masks-not-folder": _e(f"{MASKS_DIR} is not a folder: segmentation scores 0.0",
+                           f"make {MASKS_DIR}/ a folder holding the masks"),
     "segmentation-absent": _w("no mask at all: segmentation will score 0.0",
                               f"write one mask per image into {MASKS_DIR}/ (magic pack)"),
     "mask-missing": _e("image of the split without a mask (the scorer crashes)",
@@ -79,7 +83,9 @@ CODES: dict[str, CodeInfo] = {
     "mask-duplicate": _e("two files read as the mask of one image", "keep one file per image"),
     "mask-unreadable": _e("not a readable TIFF", "write the mask with tifffile.imwrite(path, "
                           "mask.astype('uint8'))"),
-    "mask-too-large": _e("mask header claims more pixels than any photo (not decoded)",
+    "mask-not-a-file": _e("a folder, FIFO, device or broken link named as a mask (the scorer "
+                          "crashes or hangs on it)", "put a regular TIFF file under this name"),
+    "mask-too-large": _e("mask header claims more bytes of pixels than any mask needs (not decoded)",
                          "write the mask at its image's height x width"),
     "mask-not-2d": _e("mask is not 2-D", "write one 2-D page per mask (mask[..., 0] of an RGB array)"),
     "mask-size": _e("mask size differs from the image's",
@@ -107,6 +113,8 @@ CODES: dict[str, CodeInfo] = {
     # CVQA file.
     "cvqa-missing": _e(f"{CVQA_FILE} missing (the scorer crashes)",
                        f"write {CVQA_FILE} at the root; a segmentation-only team sends []"),
+    "cvqa-not-file": _e(f"{CVQA_FILE} is not a regular file (the scorer crashes or hangs)",
+                        f"write {CVQA_FILE} as a JSON file at the root"),
     "cvqa-bom": _e("starts with a UTF-8 byte-order mark (json.load rejects it)",
                    "save as UTF-8 without BOM: json.dump(records, open(path, 'w'))"),
     "cvqa-not-utf8": _e("not UTF-8", "write the file as UTF-8 with json.dump"),
@@ -133,6 +141,8 @@ CODES: dict[str, CodeInfo] = {
                            "write ints: int(value)"),
     "cvqa-unpadded": _w("multi-slot family not padded with NM",
                         "fill every slot: real answers first, then the NM index (magic pack --fix)"),
+    "cvqa-repeated-answer": _w("multi-slot family repeats an answer instead of padding with NM",
+                               "write each real answer once, then NM in the free slots"),
     "cvqa-nm-before-answer": _w("NM before a real answer in a family",
                                 "put real answers in the first slots, NM after them"),
     "cvqa-duplicate-encounter": _w("several records for one encounter (merged into one set)",
