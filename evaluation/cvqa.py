@@ -55,7 +55,8 @@ def organize(records: Iterable[Mapping], *, source: str = "CVQA file") -> Groupe
             if len(pieces) != 2:
                 raise MalformedRecordError(
                     f"key {key!r} of {raw_id} has 11 characters but not the form PARENT-SLOT",
-                    source=source, ids=[raw_id], hint="use the qids of the definitions, e.g. CQID010-001")
+                    source=source, ids=[raw_id],
+                    hint="use the qids of the definitions, e.g. CQID010-001")
             # Any value is kept, as officially: only the IoM of a scored pair needs it hashable.
             by_parent.setdefault(pieces[0], []).append(value)
     return grouped
