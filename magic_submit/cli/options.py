@@ -30,6 +30,9 @@ ImagesOption = Annotated[Optional[Path], typer.Option(
 SuffixOption = Annotated[str, typer.Option("--suffix", metavar="NAME",
                                            help="System name in IMG_..._mask_{suffix}.tiff.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes.")]
+AllowMissingOption = Annotated[bool, typer.Option(
+    "--allow-missing", help="Where the official scorer crashes on something missing, score on: a "
+    "missing mask as empty, a missing answer as wrong, no data_cvqa_sys.json as CVQA not scored.")]
 
 
 def json_option(what: str) -> object:

@@ -9,7 +9,9 @@ import typer
 
 from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.cli import app
-from magic_submit.cli.options import QuietOption, ReferenceOption, SplitOption, SuffixOption
+from magic_submit.cli.options import (
+    AllowMissingOption, QuietOption, ReferenceOption, SplitOption, SuffixOption,
+)
 
 
 @app.command("report")
@@ -24,9 +26,7 @@ def report_command(
                                                    "images_{split}/ of a dataset root).")] = None,
     worst: Annotated[int, typer.Option(min=0, metavar="N", help="Images in the gallery of the worst.")] = 24,
     suffix: SuffixOption = DEFAULT_SUFFIX,
-    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
-                                                "empty and a missing answer as wrong instead of "
-                                                "stopping.")] = False,
+    allow_missing: AllowMissingOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """A static HTML page of what a submission gets wrong.

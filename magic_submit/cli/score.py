@@ -10,7 +10,7 @@ import typer
 from magic_submit.challenge import DEFAULT_SUFFIX, DEFAULT_WORKERS
 from magic_submit.cli import app
 from magic_submit.cli.options import (
-    QuietOption, ReferenceOption, SplitOption, SuffixOption, json_option,
+    AllowMissingOption, QuietOption, ReferenceOption, SplitOption, SuffixOption, json_option,
 )
 from magic_submit.errors import MagicError
 from magic_submit.formatting import format_value
@@ -58,9 +58,7 @@ def score_command(
         "--output", "-o", metavar="DIR", file_okay=False,
         help="Write scores.json (the official file), per_image.csv and per_encounter.csv here.")
                       ] = None,
-    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Score a missing mask as "
-                                                "empty and a missing answer as wrong instead of "
-                                                "stopping.")] = False,
+    allow_missing: AllowMissingOption = False,
     workers: Annotated[int, typer.Option(min=1, metavar="N", help="Threads reading masks.")
                        ] = DEFAULT_WORKERS,
     quiet: QuietOption = False,
