@@ -21,7 +21,7 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from builders import A, B, C, I1, platform_case, record
+from builders import A, B, C, I1, platform_case
 from evaluation.facts import OFFICIAL_KEYS
 from magic_submit.cli import app
 
