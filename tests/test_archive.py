@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import struct
+import shutil
 import tempfile
 import warnings
 import zipfile
@@ -169,6 +170,18 @@ def test_wrapped_folder_says_to_zip_the_contents(tmp_path: Path, sample_submissi
     (problem,) = report["errors"]
     assert problem["code"] == "submission-wrapped-folder"
     assert "zip the contents, not the folder" in problem["hint"]
+
+
+def test_zip_beside_the_parts_is_a_warning(tmp_path: Path, sample_submission: Path,
+                                           sample_data: Path) -> None:
+    from builders import zip_folder
+
+    folder = Path(shutil.copytree(sample_submission, tmp_path / "upload"))
+    zip_folder(sample_submission, folder / "old_submission.zip")
+    status, report = validate_cli(folder, sample_data)
+    assert status == 0 and report["errors"] == []
+    (problem,) = report["warnings"]
+    assert problem["code"] == "file-ignored" and problem["file"] == "old_submission.zip"
 
 
 def test_macos_entries_are_ignored_with_a_note(tmp_path: Path, sample_submission: Path,

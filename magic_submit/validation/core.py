@@ -72,6 +72,14 @@ def _odd_part_problems(sub: SubmissionFiles) -> list[Problem]:
     return problems
 
 
+def _leftover_zips(root: Path) -> list[Problem]:
+    """A zip beside the parts (an earlier upload zipped again): nobody unpacks it."""
+    return [Problem.of("file-ignored", "a zip inside the upload: the platform does not unpack it "
+                       "and the scorer ignores it", file=path.name,
+                       hint=f"remove {path.name} from the upload")
+            for path in sorted(root.iterdir()) if path.is_file() and path.suffix.lower() == ".zip"]
+
+
 def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSizes,
                  suffix: str) -> tuple[list[Problem], dict]:
     """Every problem of an opened submission, and the counts for the summary."""
@@ -80,6 +88,7 @@ def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSiz
     masks = check_masks(sub.masks_dir, sub.root, targets, sizes.sizes, suffix,
                         look_for_misplaced=sub.masks_kind == MISSING)
     problems.extend(masks.problems)
+    problems.extend(_leftover_zips(sub.root))
     records: list | None = None
     if sub.cvqa_kind in (FILE, MISSING):
         hint = _missing_cvqa_hint(sub.root) if sub.cvqa_file is None else None
