@@ -144,11 +144,16 @@ def locate_submission_parts(root: Path, source: Path, *, is_zip: bool) -> Submis
 
 
 @contextmanager
-def open_submission(path: str | Path, *, limits: ZipLimits = ZipLimits()) -> Iterator[SubmissionFiles]:
-    """Yield the parts of a submission folder or zip (unpacked into a private temporary folder)."""
+def open_submission(path: str | Path, *, limits: ZipLimits = ZipLimits(),
+                    unpacked: bool = False) -> Iterator[SubmissionFiles]:
+    """Yield the parts of a submission folder or zip (unpacked into a private temporary folder).
+
+    ``unpacked``: the folder is an uploaded zip as the platform unpacked it, so hints speak of
+    the zip (``/app/input/res`` of the scoring program).
+    """
     path = Path(path)
     if path.is_dir():
-        yield locate_submission_parts(path, path, is_zip=False)
+        yield locate_submission_parts(path, path, is_zip=unpacked)
         return
     if not path.exists():
         raise MagicError("submission not found", file=path, code="submission-missing",

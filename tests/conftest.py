@@ -23,3 +23,18 @@ def sample_data() -> Path:
 @pytest.fixture(scope="session")
 def sample_submission(sample_data: Path) -> Path:
     return sample_data / "submission"
+
+
+@pytest.fixture(scope="session")
+def magic_score_file(tmp_path_factory, sample_data: Path, sample_submission: Path) -> bytes:
+    """What ``magic score --output`` writes for the sample submission on the test split."""
+    from typer.testing import CliRunner
+
+    from magic_submit.cli import app
+
+    out = tmp_path_factory.mktemp("magic-score")
+    done = CliRunner().invoke(app, ["score", str(sample_submission), "--reference",
+                                    str(sample_data), "--split", "test", "--output", str(out),
+                                    "--quiet"])
+    assert done.exit_code == 0, done.output
+    return (out / "scores.json").read_bytes()

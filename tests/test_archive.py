@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import struct
-import shutil
 import tempfile
 import warnings
 import zipfile

@@ -258,6 +258,9 @@ def test_overlay_draws_prediction_and_annotators_on_grey() -> None:
     colours = {tuple(c) for c in picture.reshape(-1, 3)}
     assert tuple(PREDICTION_COLOUR) in colours and (0, 114, 178) in colours
     assert tuple(picture[0, 0]) == BACKGROUND_GREY
+    hidden = np.asarray(render_overlay(None, {"ann0": gold}, pred, outline_annotators=False))
+    colours = {tuple(c) for c in hidden.reshape(-1, 3)}
+    assert colours == {tuple(PREDICTION_COLOUR), BACKGROUND_GREY}  # the reference is not drawn
 
 
 def test_worst_images_put_nan_first_then_lowest_best_jaccard() -> None:

@@ -45,11 +45,12 @@ class GalleryItem:
 
 def write_gallery(items: Sequence[ImageResult], reference_masks: Path, prediction_masks: Path | None,
                   photos: Mapping[str, Path], output_dir: Path, *, suffix: str = DEFAULT_SUFFIX,
-                  max_side: int = GALLERY_MAX_SIDE,
-                  notes: list[str] | None = None) -> list[GalleryItem]:
+                  max_side: int = GALLERY_MAX_SIDE, notes: list[str] | None = None,
+                  outline_reference: bool = True) -> list[GalleryItem]:
     """Draw each image's overlay into ``output_dir/gallery/`` and describe it for the page.
 
-    A photo that cannot be read is drawn as grey and said in ``notes`` (when given).
+    A photo that cannot be read is drawn as grey and said in ``notes`` (when given);
+    ``outline_reference=False`` draws the prediction's outline only (see :func:`render_overlay`).
     """
     if not items:
         return []
@@ -64,13 +65,15 @@ def write_gallery(items: Sequence[ImageResult], reference_masks: Path, predictio
         prediction = read_mask(pred_file) if pred_file is not None else None
         photo = photos.get(result.image_id)
         try:
-            image = render_overlay(photo, golds, prediction, max_side)
+            image = render_overlay(photo, golds, prediction, max_side,
+                                   outline_annotators=outline_reference)
         except MagicError as error:  # an unreadable photo: the masks on grey instead
             if notes is not None:
                 why = error.render(with_hint=False)
                 notes.append(f"{result.image_id}: photo not shown ({why})")
             photo = None
-            image = render_overlay(None, golds, prediction, max_side)
+            image = render_overlay(None, golds, prediction, max_side,
+                                   outline_annotators=outline_reference)
         name = f"{result.image_id}.jpg"
         # JPEG: photos compress ~5x better than PNG and much faster; 4:4:4 keeps outlines crisp.
         image.save(folder / name, quality=90, subsampling=0)

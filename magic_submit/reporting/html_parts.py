@@ -78,24 +78,26 @@ def image(src: str, alt: str, attrs: str = "") -> str:
     return f'<img src="{esc(src)}" alt="{esc(alt)}"{attrs}>'
 
 
-def legend() -> str:
-    items = [(name, colour) for name, colour in ANNOTATOR_COLOURS.items()]
+def legend(annotators: bool = True) -> str:
+    """The outline colours: each annotator's (unless ``annotators=False``) and the prediction's."""
+    items = [(name, colour) for name, colour in ANNOTATOR_COLOURS.items()] if annotators else []
     items.append(("prediction", PREDICTION_COLOUR))
     return '<p class="legend">' + "".join(
         f'<span class="item"><span class="swatch" style="background:{hex_colour(c)}"></span>'
         f"{esc(n)}</span>" for n, c in items) + "</p>"
 
 
-def gallery_figure(item: GalleryItem) -> str:
+def gallery_figure(item: GalleryItem, swatches: bool = True) -> str:
+    """One drawn image with its scores per annotator (``swatches``: their outline colours)."""
     r = item.result
     best = r.macro_values()[0]  # the best annotator's Jaccard, NaN as officially (gallery order)
     flag = ' <span class="nan">NaN</span>' if r.has_nan else ""
     rows = []
     for annotator, jac, dice, gold in zip(r.annotators, r.jaccards, r.dices, r.gold_pixels):
         colour = hex_colour(ANNOTATOR_COLOURS.get(annotator, (255, 255, 255)))
-        rows.append(f'<tr><td class="text"><span class="swatch" style="background:{colour}">'
-                    f"</span>{esc(annotator)}</td><td>{format_value(jac, 3)}</td>"
-                    f"<td>{format_value(dice, 3)}</td>"
+        swatch = f'<span class="swatch" style="background:{colour}"></span>' if swatches else ""
+        rows.append(f'<tr><td class="text">{swatch}{esc(annotator)}</td>'
+                    f"<td>{format_value(jac, 3)}</td><td>{format_value(dice, 3)}</td>"
                     f"<td>{gold}</td></tr>")
     photo_note = "" if item.has_photo else ' <span class="note">(no photo: grey background)</span>'
     missing = ' <span class="nan">no prediction</span>' if r.missing_prediction else ""
@@ -106,6 +108,16 @@ def gallery_figure(item: GalleryItem) -> str:
             f"{photo_note}<table><thead><tr><th class=\"text\">annotator</th><th>Jaccard</th>"
             f"<th>Dice</th><th>gold px</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<span class="note">prediction: {r.pred_pixels} px</span></figcaption></figure>')
+
+
+def gallery_section(items: Sequence[GalleryItem], *, annotators: bool = True,
+                    note: str = "") -> str:
+    """The worst images' section: heading, order, outline legend, one figure per item."""
+    return (f'<section id="gallery-section"><h2>The {len(items)} worst images</h2>'
+            '<p class="note">Ordered by the best annotator\'s Jaccard, lowest first (NaN images '
+            f"first). {esc(note)} Outlines:</p>" + legend(annotators)
+            + '<div class="gallery" id="gallery">'
+            + "".join(gallery_figure(i, swatches=annotators) for i in items) + "</div></section>")
 
 
 def confusion_table(matrix: ConfusionMatrix) -> str:

@@ -41,7 +41,8 @@ class ReportFiles:
     notes: list[str] = field(default_factory=list)
 
 
-def _summary_section(report: ScoreReport, title: str, reference: str) -> str:
+def summary_section(report: ScoreReport, title: str, reference: str) -> str:
+    """The page heading and the official figures with their meanings, NaN details and notes."""
     rows = [(k, v, METRIC_DESCRIPTIONS.get(k, "")) for k, v in report.official().items()]
     parts = [f"<h1>{h.esc(title)}</h1>",
              f'<p class="note">reference: {h.esc(reference)}; magic {h.esc(__version__)}</p>',
@@ -116,7 +117,7 @@ def write_report(report: ScoreReport, reference: ReferenceContext, submission: S
         files.notes.append("matplotlib is not installed: plots left out "
                            "(pip install 'magic-mediqa[report]')")
     title = title or f"MEDIQA-MAGIC report: {submission.source.name}"
-    sections = [_summary_section(report, title, reference.files.description)]
+    sections = [summary_section(report, title, reference.files.description)]
     seg, cvqa = report.segmentation, report.cvqa
     if seg is not None and seg.images:
         paths = _segmentation_plots(report, output_dir) if plots else []
@@ -131,11 +132,7 @@ def write_report(report: ScoreReport, reference: ReferenceContext, submission: S
                               notes=files.notes)
         files.written.extend(output_dir / item.file for item in items)
         if items:  # --worst 0: no gallery
-            sections.append(f'<section id="gallery-section"><h2>The {len(items)} worst images</h2>'
-                            '<p class="note">Ordered by the best annotator\'s Jaccard, lowest '
-                            "first (NaN images first). Outlines:</p>" + h.legend()
-                            + '<div class="gallery" id="gallery">'
-                            + "".join(h.gallery_figure(i) for i in items) + "</div></section>")
+            sections.append(h.gallery_section(items))
     elif seg is not None:
         sections.append('<section id="distributions"><h2>Segmentation</h2><p>No prediction mask: '
                         "the platform scores segmentation 0.0.</p></section>")

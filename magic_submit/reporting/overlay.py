@@ -85,14 +85,20 @@ def load_photo(path: Path | None, size: tuple[int, int]) -> Image.Image:
 
 
 def render_overlay(photo: Path | None, annotator_masks: Mapping[str, np.ndarray],
-                   prediction: np.ndarray | None, max_side: int = GALLERY_MAX_SIDE) -> Image.Image:
-    """Photo (or grey) with the annotators' outlines, then the prediction's on top."""
+                   prediction: np.ndarray | None, max_side: int = GALLERY_MAX_SIDE, *,
+                   outline_annotators: bool = True) -> Image.Image:
+    """Photo (or grey) with the annotators' outlines, then the prediction's on top.
+
+    ``outline_annotators=False`` draws the prediction alone (the annotator masks still give the
+    size): a page shown to participants must not reveal a hidden reference.
+    """
     if not annotator_masks:
         raise ValueError("no annotator mask to draw")
     height, width = np.shape(next(iter(annotator_masks.values())))[:2]
     size = display_size(height, width, max_side)
     canvas = np.array(load_photo(photo, size))
-    layers = [(ANNOTATOR_COLOURS.get(a, (255, 255, 255)), m) for a, m in annotator_masks.items()]
+    layers = [(ANNOTATOR_COLOURS.get(a, (255, 255, 255)), m) for a, m in annotator_masks.items()
+              if outline_annotators]
     if prediction is not None and np.size(prediction) == height * width:
         layers.append((PREDICTION_COLOUR, np.reshape(prediction, (height, width))))
     for colour, mask in layers:

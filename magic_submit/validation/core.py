@@ -123,11 +123,13 @@ def validate_submission(
     definitions: Path | None = None,
     suffix: str = DEFAULT_SUFFIX,
     checks: ValidationChecks | None = None,
+    unpacked: bool = False,
 ) -> ValidationReport:
     """Check a submission folder or zip against a split; every problem at once.
 
     Give ``split`` (with ``images_dir`` or ``reference_masks`` for sizes, ``definitions`` to
     check a definitions file), or ``checks`` prepared once by :func:`prepare_checks`.
+    ``unpacked``: ``submission`` is a folder into which the platform unpacked the uploaded zip.
 
     Never raises for bad submission content (a hostile zip included): that is what the report
     is for. Raises :class:`MagicError` only when the other inputs (split file, image folder,
@@ -153,7 +155,7 @@ def validate_submission(
                      "split_images": len(targets.image_file), "sizes_from": sizes.source}
     problems = list(sizes.problems)
     try:
-        with open_submission(submission) as sub:
+        with open_submission(submission, unpacked=unpacked) as sub:
             summary["kind"] = "zip" if sub.is_zip else "folder"
             found, counts = check_opened(sub, targets, sizes, suffix)
             problems.extend(found)
