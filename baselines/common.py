@@ -11,6 +11,17 @@ METRICS_FILE = "metrics.json"  # OUTPUT/metrics.json: options, figures, timings
 SUBMISSION_DIR = "submission"  # OUTPUT/submission/: the files a participant uploads
 
 
+def selection_record(split: str, chosen: Sequence[str]) -> dict[str, object]:
+    """``metrics.json``'s word on figures measured on the split that ``chosen`` was picked on.
+
+    >>> selection_record("valid", ["best_epoch"])["note"]
+    "best_epoch chosen on 'valid', whose figures these are: optimistic; score a split not used for choosing for a fair estimate"
+    """
+    return {"split": split, "chosen_on_it": list(chosen), "optimistic": True,
+            "note": f"{' and '.join(chosen)} chosen on '{split}', whose figures these are: "
+                    "optimistic; score a split not used for choosing for a fair estimate"}
+
+
 def prepare_output(output: Path, products: Sequence[str], *, resume: bool = False,
                    overwrite: bool = False, logs: Sequence[str] = ()) -> None:
     """Make ``output`` ready for a run, never losing an earlier one by accident.

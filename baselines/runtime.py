@@ -188,6 +188,43 @@ def sum_across_ranks(runtime: Runtime, values: Any) -> Any:
     return values
 
 
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[Any]:
+    """The epoch's shuffled order of ``n`` rows cut into global batches (the last may be short).
+
+    Every rank computes the same list (the permutation ``DistributedSampler`` would draw for
+    this seed and epoch), so N processes take exactly the steps of one: no row is repeated or
+    dropped whatever ``n``, ``batch_size`` and the number of processes.
+
+    >>> [b.tolist() for b in epoch_batches(5, 2, seed=0, epoch=0)]
+    [[4, 0], [1, 3], [2]]
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed + epoch)
+    return list(torch.randperm(n, generator=generator).split(batch_size))
+
+
+def rank_share(batch: Any, rank: int, world_size: int) -> tuple[Any, float]:
+    """This rank's rows of a global batch and the weight of its summed loss.
+
+    Rows are dealt r, r + N, r + 2N, ...; a rank left without rows (a short last batch) gets
+    one row with weight 0, so that it still joins DDP's gradient exchange. DDP averages the
+    gradients over the N ranks, hence the weight ``N / len(batch)``: the average of the ranks'
+    weighted sums is the mean over the whole batch, as one process computes it.
+
+    >>> rows, weight = rank_share(__import__("torch").arange(4), 2, 3)
+    >>> rows.tolist(), weight
+    ([2], 0.75)
+    >>> rows, weight = rank_share(__import__("torch").arange(2), 2, 3)
+    >>> rows.tolist(), weight
+    ([0], 0.0)
+    """
+    rows = batch[rank::world_size]
+    if len(rows) == 0:
+        return batch[:1], 0.0
+    return rows, world_size / len(batch)
+
+
 def gather_rows(runtime: Runtime, local: Any, total: int) -> Any:
     """Rebuild a ``[total, ...]`` tensor of which rank r holds rows r, r+world, r+2*world, ...
 

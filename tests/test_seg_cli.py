@@ -1,7 +1,7 @@
 """``magic run-baseline seg`` end to end on sample_data, on the CPU, without network.
 
-The smoke command is the README's: a tiny random CLIPSeg learns the sample's lesions well enough
-that ``magic score`` gives Dice M(Max) >= 0.6 on the valid split.
+The smoke command is docs/baseline-seg.md's: a tiny random CLIPSeg learns the sample's lesions
+well enough that ``magic score`` gives Dice M(Max) >= 0.6 on the valid split.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def test_smoke_run_learns_and_its_submission_scores(smoke_run: Path, sample_data
                 "number_segmentation_instances"):
         assert key in first["valid"]
     assert metrics["precision"] == "fp32" and metrics["threshold"] == 0.5
+    # the figures are those of the split the best epoch was chosen on, and metrics.json says so
+    assert metrics["selection"]["split"] == "valid" and metrics["selection"]["optimistic"]
+    assert metrics["selection"]["chosen_on_it"] == ["best_epoch"]
+    assert metrics["skipped_images"] == {"train": 0, "valid": 0} and metrics["notes"] == []
     assert (smoke_run / "train.log").read_text(encoding="utf-8").count("epoch ") >= 12
     for name in ("checkpoints/last.pt", "checkpoints/best_decoder.pt", "model/config.json"):
         assert (smoke_run / name).is_file(), name
@@ -94,22 +98,73 @@ def test_resume_of_a_finished_run_trains_nothing_and_gives_the_same_figures(
     assert json.loads(result.stdout)["best_epoch"] == before["best_epoch"]
 
 
-def test_torchrun_two_processes_same_command_line(smoke_run: Path, sample_data: Path,
-                                                  tmp_path: Path) -> None:
+def _copy_with_own_masks(sample_data: Path, target: Path) -> Path:
+    """sample_data with its photos linked and its masks copied (free to damage)."""
+    target.mkdir()
+    for item in sample_data.iterdir():
+        if item.name == "dermavqa-segmentations":
+            shutil.copytree(item, target / item.name)
+        else:
+            (target / item.name).symlink_to(item.resolve())
+    return target
+
+
+def test_photos_with_rotated_masks_are_skipped_and_named(sample_data: Path,
+                                                         tmp_path: Path) -> None:
+    """One train and one valid photo whose masks have height and width swapped (drawn on the
+    EXIF-rotated photo): the run goes on without them and says so."""
+    from baselines.seg.data import load_samples, read_annotator_masks
+    from magic_submit.masks import write_mask
+
+    data = _copy_with_own_masks(sample_data, tmp_path / "data")
+    rotated = []
+    for split, index in (("train", 5), ("valid", 2)):
+        sample = load_samples(data, split, need_masks=True)[index]
+        masks = read_annotator_masks(sample)
+        for annotator, path in sample.mask_paths.items():
+            write_mask(path, masks[annotator].T)
+        rotated.append(sample.image_id)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(data), "--output", str(out),
+                                 "--model", "tiny-random", "--device", "cpu", "--predict-split",
+                                 "valid", "--epochs", "1", "--batch-size", "8"])
+    assert result.exit_code == 0, result.stderr
+    for image_id in rotated:
+        assert f"skipped {image_id}: annotator masks" in result.stderr
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["skipped_images"] == {"train": 1, "valid": 1}
+    assert [n.split(":")[0] for n in metrics["notes"]] == [f"skipped {i}" for i in rotated]
+    assert metrics["valid"]["number_segmentation_instances"] == 19  # scored without it
+    assert metrics["n_predicted"] == 20  # but predicted: a submission needs every photo
+
+
+def test_resume_without_a_checkpoint_says_so(sample_data: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run-baseline", "seg", "--data", str(sample_data), "--output",
+                                 str(tmp_path / "fresh"), "--model", "tiny-random", "--device",
+                                 "cpu", "--valid-split", "none", "--epochs", "1", "--resume"])
+    assert result.exit_code == 0, result.stderr
+    assert "--resume: no checkpoint" in result.stderr and "a new run starts" in result.stderr
+    metrics = json.loads((tmp_path / "fresh" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["resumed_after_epoch"] == 0 and "--resume: no checkpoint" in metrics["notes"][0]
+
+
+def test_torchrun_three_processes_same_command_line(smoke_run: Path, sample_data: Path,
+                                                    tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "3",
          "-m", "magic_submit", "run-baseline", "seg", "--data", str(sample_data), "--output",
          str(out), "--model", "tiny-random", "--device", "cpu", "--predict-split", "valid",
          "--epochs", "2", "--batch-size", "8", "--quiet", "--json"],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["world_size"] == 2 and len(metrics["epochs"]) == 2
-    # DistributedSampler deals each global batch of 8 as 4 + 4 and DDP averages the gradients:
-    # the same steps as one process (up to float rounding)
+    assert metrics["world_size"] == 3 and len(metrics["epochs"]) == 2
+    # 64 photos, global batches of 8 dealt 3 + 3 + 2 and the gradients averaged by DDP: the
+    # steps of one process (equal losses up to float rounding), every photo once per epoch
     single = json.loads((smoke_run / "metrics.json").read_text(encoding="utf-8"))
     for ddp, one in zip(metrics["epochs"], single["epochs"]):
+        assert (ddp["steps"], ddp["samples"]) == (one["steps"], one["samples"]) == (8, 64)
         assert ddp["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
     assert json.loads(done.stdout)["submission"] == str(out / "submission.zip")
 
@@ -172,6 +227,8 @@ def test_tuned_threshold_majority_target_and_query_prompt(sample_data: Path, tmp
         value = scores["dice_meanofmean"]
         return (value is not None, scores["dice_meanofmean_empty_is_one"] if value is None else value)
 
+    assert metrics["selection"]["chosen_on_it"] == ["best_epoch", "threshold"]
+    assert "threshold chosen on this split: optimistic" in result.stdout.replace("\n", " ")
     best = max(ranked(v) for v in table.values())
     assert ranked(metrics["valid"]) == best and best[1] == metrics["select_value"]
     assert metrics["options"]["target"] == "majority" and metrics["options"]["prompt"] == "query"

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from baselines.seg.data import (
-    check_mask_size, load_samples, merge_annotators, read_annotator_masks,
+    check_mask_size, drop_mismatched, load_samples, merge_annotators, read_annotator_masks,
 )
 from baselines.seg.images import Preprocessing, decode_many, decode_resized, resize_target
 from baselines.seg.prompts import build_prompt, tokenize_prompts
@@ -93,7 +93,7 @@ def test_mask_size_must_match_the_image(sample_data: Path) -> None:
     masks = read_annotator_masks(sample)
     h, w = next(iter(masks.values())).shape
     check_mask_size(sample, masks, (h, w))
-    with pytest.raises(MagicError, match="differ from the image size") as caught:
+    with pytest.raises(MagicError, match="differ from the image.s stored size") as caught:
         check_mask_size(sample, masks, (w, h))
     assert caught.value.ids == [sample.image_id]
 
@@ -181,13 +181,16 @@ def test_prompt_is_cut_at_77_tokens_keeping_its_start() -> None:
     assert tokens.attention_mask[1].sum() == len(tokenizer("dry skin")["input_ids"])
 
 
-@pytest.mark.parametrize("name", ["baselines.seg.prompts", "baselines.seg.data", "baselines.seg.tiny"])
+@pytest.mark.parametrize("name", ["baselines.seg.prompts", "baselines.seg.data", "baselines.seg.tiny",
+                                  "baselines.runtime"])
 def test_docstring_examples(name: str) -> None:
     import doctest
     import importlib
 
     if name.endswith("tiny"):
         pytest.importorskip("transformers")
+    if name.endswith("runtime"):
+        pytest.importorskip("torch")
     assert doctest.testmod(importlib.import_module(name)).failed == 0
 
 
@@ -222,3 +225,24 @@ def test_unreadable_and_missing_photos_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(MagicError) as caught:
         decode_resized(tmp_path / "gone.jpg", PREP)
     assert caught.value.code == "image-missing"
+
+
+def test_masks_of_another_orientation_are_left_out_and_named(sample_data: Path,
+                                                             tmp_path: Path) -> None:
+    """A photo whose masks were drawn after its EXIF rotation (height and width swapped) is
+    left out by header checks alone; the others stay, in order."""
+    from magic_submit.masks import write_mask
+
+    shutil.copy(sample_data / "valid.json", tmp_path / "valid.json")
+    shutil.copytree(sample_data / "images_valid", tmp_path / "images_valid")
+    masks = tmp_path / "dermavqa-segmentations" / "valid"
+    shutil.copytree(sample_data / "dermavqa-segmentations" / "valid", masks)
+    samples = load_samples(tmp_path, "valid", need_masks=True)
+    rotated = samples[3]
+    for path in rotated.mask_paths.values():
+        write_mask(path, read_annotator_masks(rotated)["ann0"].T)
+    kept, problems = drop_mismatched(samples, workers=2)
+    assert kept == samples[:3] + samples[4:]
+    assert list(problems) == [rotated.image_id]
+    assert "stored size" in problems[rotated.image_id] and "EXIF" in problems[rotated.image_id]
+    assert drop_mismatched(kept, workers=1) == (kept, {})

@@ -71,7 +71,24 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path: Path) -> None:
     assert outcome.best_epoch == 1 and [r["best"] for r in outcome.history] == [True, False, False]
 
 
-# --- two processes (torchrun's environment, gloo) --------------------------------------------------
+def test_resume_extends_an_early_stopped_run_when_patience_grows(tmp_path: Path) -> None:
+    stopped, _ = _run(tmp_path / "run", 10, lr=0.0, patience=2)  # nothing improves after epoch 1
+    assert stopped.stopped_early and len(stopped.history) == 3
+    again, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=2)
+    assert len(again.history) == 3 and again.stopped_early  # same settings: nothing to train
+    extended, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=4)
+    straight, _ = _run(tmp_path / "straight", 10, lr=0.0, patience=4)
+    assert extended.resumed_from == 3 and [r["epoch"] for r in extended.history] == [1, 2, 3, 4, 5]
+    assert _without_times(extended.history) == _without_times(straight.history)
+    assert extended.stopped_early and extended.best_epoch == 1
+    finished, _ = _run(tmp_path / "run", 5, resume=True, lr=0.0, patience=4)
+    assert len(finished.history) == 5 and not finished.stopped_early  # 5 of 5 epochs: finished
+
+
+# --- three processes (torchrun's environment, gloo) ------------------------------------------------
+WORLD, N_TRAIN, BATCH = 3, 10, 4  # neither the photos nor the batch divide by the processes
+
+
 def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
@@ -81,15 +98,15 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
         model, processor = load_clipseg(source)
     try:
         freeze_encoders(model)
-        samples = load_samples(data, "train", need_masks=True)[:10]
+        samples = load_samples(data, "train", need_masks=True)[:N_TRAIN]
         train = build_features(model, processor, samples, runtime, prompt_mode="query",
                                target="or", shard=True, workers=1)
         initial = {k: v.clone() for k, v in model.decoder.state_dict().items()}
-        outcome = train_decoder(model, train, None, TrainSettings(epochs=2, batch_size=4),
+        outcome = train_decoder(model, train, None, TrainSettings(epochs=2, batch_size=BATCH),
                                 runtime, Path(out) / "checkpoints")
         torch.save({"decoder": model.decoder.state_dict(), "initial": initial,
                     "activations": [a.clone() for a in train.activations],
-                    "targets": train.targets.clone(), "loss": outcome.history[-1]["train_loss"]},
+                    "targets": train.targets.clone(), "history": outcome.history},
                    Path(out) / f"rank{rank}.pt")
     finally:
         teardown(runtime)
@@ -101,32 +118,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_agree_on_the_weights(sample_data: Path, tmp_path: Path) -> None:
+def test_three_processes_take_the_steps_of_one(sample_data: Path, tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(sample_data), str(tmp_path)), nprocs=2,
-             join=True)
-    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
-    assert _same_weights(rank0["decoder"], rank1["decoder"])
-    assert not _same_weights(rank0["decoder"], rank0["initial"])  # it trained
-    assert rank0["loss"] == rank1["loss"]
-    # each rank encoded half of the images; after the exchange both hold the same full cache,
+    mp.spawn(_ddp_worker, args=(WORLD, _free_port(), str(sample_data), str(tmp_path)),
+             nprocs=WORLD, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+    for other in ranks[1:]:
+        assert _same_weights(ranks[0]["decoder"], other["decoder"])
+        assert _without_times(other["history"]) == _without_times(ranks[0]["history"])
+    assert not _same_weights(ranks[0]["decoder"], ranks[0]["initial"])  # it trained
+    # each rank encoded a third of the images; after the exchange all hold the same full cache,
     # equal to encoding everything in one process
     model, processor = tiny_model()
-    samples = load_samples(sample_data, "train", need_masks=True)[:10]
+    samples = load_samples(sample_data, "train", need_masks=True)[:N_TRAIN]
     single = build_features(model, processor, samples, CPU, prompt_mode="query", target="or",
                             workers=1)
-    for a0, a1, one in zip(rank0["activations"], rank1["activations"], single.activations):
-        assert torch.equal(a0, a1)
+    for a0, a1, a2, one in zip(*(r["activations"] for r in ranks), single.activations):
+        assert torch.equal(a0, a1) and torch.equal(a0, a2)
         torch.testing.assert_close(a0, one, rtol=1e-5, atol=1e-5)
-    assert torch.equal(rank0["targets"], single.targets)
-    # each global batch of 4 is dealt 2 + 2 and DDP averages the gradients: one process's steps,
-    # up to float rounding (which Adam's lr * g / |g| can turn into up to 2 lr for g near 0)
-    one = train_decoder(model, single, None, TrainSettings(epochs=2, batch_size=4), CPU,
+    assert torch.equal(ranks[0]["targets"], single.targets)
+    # every epoch: the global batches of 4, 4, 2 (dealt 2+1+1, 2+1+1, 1+1+0), each photo once,
+    # and DDP averages the gradients: one process's steps, up to float rounding (which Adam's
+    # lr * g / |g| can turn into up to 2 lr for g near 0)
+    one = train_decoder(model, single, None, TrainSettings(epochs=2, batch_size=BATCH), CPU,
                         tmp_path / "one")
-    assert rank0["loss"] == pytest.approx(one.history[-1]["train_loss"], rel=1e-5)
+    for ddp, alone in zip(ranks[0]["history"], one.history):
+        assert (ddp["steps"], ddp["samples"]) == (alone["steps"], alone["samples"]) == (3, N_TRAIN)
+        assert ddp["train_loss"] == pytest.approx(alone["train_loss"], rel=1e-5)
     for key, value in model.decoder.state_dict().items():
-        torch.testing.assert_close(rank0["decoder"][key], value, rtol=0, atol=2 * 9e-4)
+        torch.testing.assert_close(ranks[0]["decoder"][key], value, rtol=0, atol=2 * 9e-4)
     assert (tmp_path / "checkpoints" / LAST_CHECKPOINT).is_file()  # written by rank 0 only
 
 

@@ -55,6 +55,7 @@ def test_bert_swin_tiny_without_query_context(sample_data: Path, tmp_path: Path)
     assert "accuracy_all" in out and "epoch 1: train loss" in err
     metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["options"]["query_context"] is False and len(metrics["epochs"]) == 1
+    assert metrics["selection"]["chosen_on_it"] == ["best_epoch"] and metrics["selection"]["optimistic"]
 
 
 def test_usage_errors_exit_2(sample_data: Path, tmp_path: Path):

@@ -20,19 +20,21 @@ Training target (``--target``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from baselines.seg.images import default_workers
 from evaluation.errors import ShapeMismatchError
 from evaluation.segmentation import foreground, majority_vote
 from magic_submit.challenge import ANNOTATORS
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
-from magic_submit.masks import read_mask
+from magic_submit.masks import image_size, mask_shape, read_mask
 from magic_submit.scoring.mask_index import index_masks
 
 TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
@@ -101,11 +103,40 @@ def merge_annotators(masks: Mapping[str, np.ndarray], target: str) -> np.ndarray
     return majority_vote(arrays).reshape(shape).copy()  # the vote returns a reused flat buffer
 
 
+def size_mismatch(sample: SegSample, size: tuple[int, int],
+                  shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+    """Why the annotator masks of ``sample`` (their ``shapes``) cannot be used with its image of
+    stored (height, width) ``size``, or None when each has that size."""
+    wrong = {a: tuple(shape) for a, shape in shapes.items() if tuple(shape) != tuple(size)}
+    if not wrong:
+        return None
+    details = ", ".join(f"{a} {shape}" for a, shape in wrong.items())
+    rotated = all(shape == tuple(size)[::-1] for shape in wrong.values())
+    return (f"{sample.image_id}: annotator masks ({details}) differ from the image's stored size "
+            f"{tuple(size)}" + (" (a photo rotated by its EXIF tag?)" if rotated else ""))
+
+
 def check_mask_size(sample: SegSample, masks: Mapping[str, np.ndarray], size: tuple[int, int]) -> None:
     """Each annotator mask must have the image's stored (height, width)."""
-    wrong = {a: np.shape(m) for a, m in masks.items() if tuple(np.shape(m)) != tuple(size)}
-    if wrong:
-        details = ", ".join(f"{a} {shape}" for a, shape in wrong.items())
-        raise MagicError(f"{sample.image_id}: annotator masks ({details}) differ from the image "
-                         f"size {tuple(size)}", file=next(iter(sample.mask_paths.values())),
+    problem = size_mismatch(sample, size, {a: np.shape(m) for a, m in masks.items()})
+    if problem:
+        raise MagicError(problem, file=next(iter(sample.mask_paths.values())),
                          ids=[sample.image_id], hint="masks must have the photo's height and width")
+
+
+def drop_mismatched(samples: Sequence[SegSample], *,
+                    workers: int | None = None) -> tuple[list[SegSample], dict[str, str]]:
+    """(samples whose masks have their image's size, {image id: why} of those left out).
+
+    Only headers are read (the photo's stored size, each TIFF's shape), so a split is checked in
+    moments before any decoding. A photo whose masks were drawn on another orientation cannot
+    train or be scored at its stored size; it is left out and named instead of stopping the run.
+    """
+    def problem(sample: SegSample) -> str | None:
+        shapes = {a: mask_shape(path) for a, path in sample.mask_paths.items()}
+        return size_mismatch(sample, image_size(sample.image_path), shapes)
+
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        problems = list(pool.map(problem, samples))
+    kept = [s for s, p in zip(samples, problems) if p is None]
+    return kept, {s.image_id: p for s, p in zip(samples, problems) if p is not None}

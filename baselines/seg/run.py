@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ContextManager
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
+from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output, selection_record
 from baselines.hub import quiet_transformers
 from baselines.runtime import Runtime, session
-from baselines.seg.data import DEFAULT_TARGET, load_samples
+from baselines.seg.data import DEFAULT_TARGET, SegSample, drop_mismatched, load_samples
 from baselines.seg.features import SplitFeatures, build_features
 from baselines.seg.model import DEFAULT_MODEL, freeze_encoders, load_clipseg, model_source
 from baselines.seg.predict import (
@@ -29,8 +29,9 @@ from baselines.seg.predict import (
     tune_threshold, write_masks,
 )
 from baselines.seg.prompts import DEFAULT_PROMPT
-from baselines.seg.train import TrainOutcome, TrainSettings, train_decoder
+from baselines.seg.train import LAST_CHECKPOINT, TrainOutcome, TrainSettings, train_decoder
 from magic_submit.challenge import CVQA_SUBMISSION_FILE, MASKS_PRED_DIR
+from magic_submit.errors import MagicError
 from magic_submit.jsonio import dumps_strict, write_atomic
 
 LOG_FILE = "train.log"
@@ -156,8 +157,11 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
     log(f"magic run-baseline seg: {json.dumps({k: str(v) for k, v in asdict(opts).items()})}",
         show=False)
     # Every input is checked before any training starts.
-    train_samples = load_samples(opts.data, opts.train_split, need_masks=True)
-    valid_samples = (load_samples(opts.data, opts.valid_split, need_masks=True)
+    skipped: dict[str, list[str]] = {}
+    train_samples = _with_usable_masks(load_samples(opts.data, opts.train_split, need_masks=True),
+                                       opts.train_split, opts, skipped, log)
+    valid_samples = (_with_usable_masks(load_samples(opts.data, opts.valid_split, need_masks=True),
+                                        opts.valid_split, opts, skipped, log)
                      if opts.valid_split and runtime.is_main else None)
     predict_samples = load_samples(opts.data, opts.predict_split, need_masks=False)
     model, processor = load_clipseg(source)
@@ -173,7 +177,8 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
     timings = {"cache_s": time.perf_counter() - started}
     prompts_cut = {split: [f.prompts_truncated, f.n_prompts] for split, f in
                    ((opts.train_split, train), (opts.valid_split, valid)) if f is not None}
-    outcome = _train(model, train, valid, opts, runtime, reporter, log)
+    notes = [f"skipped {line}" for lines in skipped.values() for line in lines]
+    outcome = _train(model, train, valid, opts, runtime, reporter, log, notes)
     timings["train_s"] = outcome.seconds
     if not runtime.is_main:
         return None
@@ -186,7 +191,7 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
                                    else predict_logits(model.decoder, valid, runtime))
     threshold, table, valid_scores = _choose_threshold(valid, valid_logits, outcome, opts, log)
     tick = time.perf_counter()
-    if valid is not None and opts.predict_split == opts.valid_split:
+    if valid is not None and valid.image_ids == [s.image_id for s in predict_samples]:
         predict, logits = valid, valid_logits()
     else:
         predict = _features(model, processor, predict_samples, runtime, opts, log,
@@ -200,6 +205,7 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
         processor.save_pretrained(output / MODEL_DIR)
     timings["total_s"] = time.perf_counter() - started
     metrics = {
+        "baseline": "seg",
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
         "device": str(runtime.device), "precision": runtime.precision,
         "world_size": runtime.world_size, "prompts_cut_at_77_tokens": prompts_cut,
@@ -210,7 +216,9 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
                          else None),
         "threshold": threshold,
         "threshold_scores": {f"{t:.2f}": s for t, s in table.items()} if table else None,
-        "valid": valid_scores, "predict_split": opts.predict_split, "n_predicted": len(predict),
+        "valid": valid_scores, "selection": _selection(opts) if valid_scores else None,
+        "skipped_images": {split: len(lines) for split, lines in skipped.items()}, "notes": notes,
+        "predict_split": opts.predict_split, "n_predicted": len(predict),
         "submission": str(result.output), "timings": timings,
     }
     write_atomic(output / METRICS_FILE, dumps_strict(metrics))
@@ -219,8 +227,27 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
                      result.report, timings)
 
 
+def _with_usable_masks(samples: list[SegSample], split: str, opts: SegOptions,
+                       skipped: dict[str, list[str]], log: _Log) -> list[SegSample]:
+    """The samples whose masks have their photo's size; the others are named and counted."""
+    kept, problems = drop_mismatched(samples, workers=opts.workers)
+    skipped[split] = list(problems.values())
+    for line in skipped[split]:
+        log(f"skipped {line}")
+    if not kept:
+        raise MagicError(f"no image of split '{split}' has masks of its own size", ids=list(problems),
+                         hint="the masks must have each photo's stored height and width")
+    return kept
+
+
+def _selection(opts: SegOptions) -> dict[str, Any]:
+    """What the 'valid' figures are: those of the split the run was tuned on."""
+    return selection_record(opts.valid_split or "",
+                            ["best_epoch"] + (["threshold"] if opts.tune_threshold else []))
+
+
 def _train(model: Any, train: SplitFeatures, valid: SplitFeatures | None, opts: SegOptions,
-           runtime: Runtime, reporter: Reporter, log: _Log) -> Any:
+           runtime: Runtime, reporter: Reporter, log: _Log, notes: list[str]) -> Any:
     settings = TrainSettings(epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr,
                              patience=opts.patience, seed=opts.seed,
                              select_metric=opts.select_metric, workers=opts.workers)
@@ -233,9 +260,14 @@ def _train(model: Any, train: SplitFeatures, valid: SplitFeatures | None, opts: 
         log(_epoch_line(record, opts.select_metric))
         reporter.epoch(record)
 
+    checkpoint_dir = Path(opts.output) / CHECKPOINT_DIR
+    if opts.resume and not (checkpoint_dir / LAST_CHECKPOINT).is_file():
+        notes.append(f"--resume: no checkpoint {checkpoint_dir / LAST_CHECKPOINT}: a new run "
+                     "starts from epoch 1")
+        log(notes[-1])
     reporter.start_training(opts.epochs)
     outcome = train_decoder(model, train, valid, settings, runtime,
-                            Path(opts.output) / CHECKPOINT_DIR, resume=opts.resume,
+                            checkpoint_dir, resume=opts.resume,
                             fingerprint=fingerprint, on_epoch=on_epoch if runtime.is_main else None)
     if outcome.resumed_from:
         log(f"resumed after epoch {outcome.resumed_from}")

@@ -5,8 +5,13 @@ BCE with logits against the merged target (coverage at 352x352), AdamW, gradient
 seeded shuffle per epoch, validation with the official figures after every epoch, early
 stopping on ``select_metric`` and the best decoder kept. ``last.pt`` holds everything needed to
 continue an interrupted run (``resume=True``) with the same result as an uninterrupted one.
-Under torchrun the decoder is wrapped in DistributedDataParallel and each epoch's shuffle is
-split across the ranks (``DistributedSampler``); ``batch_size`` is the global batch.
+Under torchrun the decoder is wrapped in DistributedDataParallel; every rank draws the same
+shuffle and cuts it into the same global batches of ``batch_size``, each dealt across the ranks
+(:func:`baselines.runtime.epoch_batches`, :func:`~baselines.runtime.rank_share`): N processes
+take exactly the steps of one, whatever the number of photos, the batch and N.
+
+``resume=True`` continues from ``last.pt``; it also extends a finished or early-stopped run
+when ``epochs`` or ``patience`` has grown (they are not part of the run's fingerprint).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from baselines.seg.model import decode
 from baselines.seg.predict import (
     DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, selection_key,
 )
-from baselines.runtime import Runtime, broadcast_flag, sum_across_ranks, train_step
+from baselines.runtime import (
+    Runtime, broadcast_flag, epoch_batches, rank_share, sum_across_ranks, train_step,
+)
 from magic_submit.errors import MagicError
 
 LAST_CHECKPOINT = "last.pt"
@@ -66,7 +73,7 @@ class _State:
     best_key: tuple[bool, float] = (False, -math.inf)  # see predict.selection_key
     best_epoch: int = 0
     bad_epochs: int = 0
-    stopped_early: bool = False
+    stopped_early: bool = False  # recomputed when a run is resumed: a larger patience continues it
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
@@ -98,13 +105,29 @@ def _load_resume(path: Path, fingerprint: dict[str, Any], decoder: Any, optimize
     return _State(**saved["state"]), saved["best_state"]
 
 
+def _out_of_patience(state: _State, settings: TrainSettings, validating: bool) -> bool:
+    return validating and state.bad_epochs >= settings.patience
+
+
+def _finished(state: _State, settings: TrainSettings, validating: bool) -> bool:
+    """No epoch left, or ``patience`` epochs without a better validation figure."""
+    return state.epoch >= settings.epochs or _out_of_patience(state, settings, validating)
+
+
+def _stopped_early(state: _State, settings: TrainSettings, validating: bool) -> bool:
+    return _out_of_patience(state, settings, validating) and state.epoch < settings.epochs
+
+
 def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
                   settings: TrainSettings, runtime: Runtime, checkpoint_dir: str | Path, *,
                   resume: bool = False, fingerprint: dict[str, Any] | None = None,
                   on_epoch: Callable[[dict[str, Any]], None] | None = None) -> TrainOutcome:
-    """Train ``model.decoder`` in place; return the history and the best decoder weights."""
+    """Train ``model.decoder`` in place; return the history and the best decoder weights.
+
+    Epoch records hold ``steps`` (optimiser steps) and ``samples`` (rows seen, all ranks
+    together): one pass over the training split whatever the number of processes.
+    """
     import torch
-    from torch.utils.data import DistributedSampler
 
     checkpoint_dir = Path(checkpoint_dir)
     fingerprint = dict(fingerprint or {}, batch_size=settings.batch_size, lr=settings.lr,
@@ -130,31 +153,32 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
 
         trained = DistributedDataParallel(
             decoder, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
-    sampler = DistributedSampler(range(len(train)), num_replicas=runtime.world_size,
-                                 rank=runtime.rank, shuffle=True, seed=settings.seed)
-    per_rank = max(1, settings.batch_size // runtime.world_size)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    pixels = math.prod(train.targets.shape[1:])
     started = time.perf_counter()
-    while state.epoch < settings.epochs and not state.stopped_early:
+    # Rank 0 alone validates, so it alone knows when to stop: the others follow its word.
+    while not broadcast_flag(runtime, _finished(state, settings, valid is not None)):
         tick = time.perf_counter()
-        sampler.set_epoch(state.epoch)
-        order = torch.tensor(list(sampler), device=runtime.device)
         decoder.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=runtime.device)  # no sync per step
         seen = 0
-        for start in range(0, len(order), per_rank):
-            rows = order[start:start + per_rank]
+        batches = epoch_batches(len(train), settings.batch_size, settings.seed, state.epoch)
+        for batch in batches:
+            rows, weight = rank_share(batch.to(runtime.device), runtime.rank, runtime.world_size)
             activations, conditional = train.batch(rows)
             target = train.targets[rows].float() / 255
             with runtime.autocast():
                 logits = decode(trained, activations, conditional)
-            loss = loss_fn(logits.float(), target)
-            train_step(loss, optimizer, scaler, params, settings.clip_norm)
-            loss_sum += loss.detach().double() * len(rows)
-            seen += len(rows)
+            # this rank's share of the batch mean, times N: DDP's average gives the batch mean
+            local = loss_fn(logits.float(), target) / pixels
+            train_step(local * weight, optimizer, scaler, params, settings.clip_norm)
+            if weight:
+                loss_sum += local.detach().double()
+                seen += len(rows)
         totals = sum_across_ranks(runtime, torch.stack([loss_sum, loss_sum.new_tensor(seen)]))
         state.epoch += 1
-        record: dict[str, Any] = {"epoch": state.epoch, "train_loss": float(totals[0] / totals[1])}
+        record: dict[str, Any] = {"epoch": state.epoch, "train_loss": float(totals[0] / totals[1]),
+                                  "steps": len(batches), "samples": int(totals[1])}
         improved, key, logits = valid is None, None, None  # no validation split: the last epoch
         if runtime.is_main and valid is not None:
             logits = predict_logits(decoder, valid, runtime)
@@ -168,9 +192,7 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
             best_state, best_logits = _cpu_state(decoder), logits
         else:
             state.bad_epochs += 1
-        state.stopped_early = broadcast_flag(
-            runtime, valid is not None and state.bad_epochs >= settings.patience
-            and state.epoch < settings.epochs)
+        state.stopped_early = _stopped_early(state, settings, valid is not None)
         record.update(best=improved, seconds=time.perf_counter() - tick)
         state.history.append(record)
         if runtime.is_main:
@@ -182,5 +204,7 @@ def train_decoder(model: Any, train: SplitFeatures, valid: SplitFeatures | None,
                           "best_state": best_state, "fingerprint": fingerprint}, last)
         if on_epoch is not None:
             on_epoch(record)
+    # after a --resume that trained nothing, the saved flag may predate a change of settings
+    state.stopped_early = _stopped_early(state, settings, valid is not None)
     return TrainOutcome(state.history, state.best_epoch, best_state, state.stopped_early,
                         time.perf_counter() - started, resumed_from, best_logits)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output
+from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output, selection_record
 from baselines.vqa.vlm.options import BACKENDS, VlmOptions
 from baselines.vqa.vlm.store import RESPONSES_FILE
 from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
@@ -120,7 +120,8 @@ def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData
     return Fitted(result.valid_sets, result.predict_sets, {
         "device": result.device, "precision": result.precision, "epochs": outcome.history,
         "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
-        "photos_encoded": result.images, "settings": asdict(settings)})
+        "photos_encoded": result.images, "settings": asdict(settings),
+        "selection": selection_record(valid.split, ["best_epoch"]) if result.valid_sets else None})
 
 
 def _fit_vlm(train: SplitData, valid: SplitData | None, predict: SplitData,

@@ -29,13 +29,16 @@ def _show_result(result: Any, json_output: bool) -> None:
     metrics = result.metrics
     if json_output:
         print_json({k: metrics[k] for k in ("best_epoch", "threshold", "select_metric",
-                                            "select_value", "valid", "submission", "timings")})
+                                            "select_value", "valid", "selection",
+                                            "skipped_images", "notes", "submission", "timings")})
         return
     if metrics["valid"] is not None:
         from evaluation.facts import OFFICIAL_SEG_KEYS
 
+        chosen = " and ".join(metrics["selection"]["chosen_on_it"]).replace("_", " ")
         table = Table(title=f"valid split, best epoch {metrics['best_epoch']}, threshold "
-                      f"{metrics['threshold']}", title_justify="left")
+                      f"{metrics['threshold']} ({chosen} chosen on this split: optimistic)",
+                      title_justify="left")
         table.add_column("metric", style="bold")
         table.add_column("value", justify="right")
         for key in OFFICIAL_SEG_KEYS:
