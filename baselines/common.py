@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 TINY_RANDOM = "tiny-random"  # --model / --model-text / --model-image: a small model built offline
 METRICS_FILE = "metrics.json"  # OUTPUT/metrics.json: options, figures, timings
 SUBMISSION_DIR = "submission"  # OUTPUT/submission/: the files a participant uploads
+MODEL_DIR = "model"  # OUTPUT/model/: what the trained method needs to predict again
+PREDICTION_FILE = "prediction.json"  # magic predict's OUTPUT/prediction.json: what it did
 
 
 def selection_record(split: str, chosen: Sequence[str]) -> dict[str, object]:
@@ -20,6 +23,43 @@ def selection_record(split: str, chosen: Sequence[str]) -> dict[str, object]:
     return {"split": split, "chosen_on_it": list(chosen), "optimistic": True,
             "note": f"{' and '.join(chosen)} chosen on '{split}', whose figures these are: "
                     "optimistic; score a split not used for choosing for a fair estimate"}
+
+
+def run_kind(metrics: dict[str, Any]) -> str:
+    """``"seg"`` or ``"vqa"``: which ``run-baseline`` wrote a ``metrics.json``."""
+    return str(metrics.get("baseline") or ("vqa" if "method" in metrics else "seg"))
+
+
+def read_run_metrics(folder: Path, baseline: str) -> dict[str, Any]:
+    """``folder/metrics.json`` of a finished ``run-baseline {baseline}``, else a clear error."""
+    from magic_submit.errors import MagicError
+    from magic_submit.jsonio import read_json
+
+    folder = Path(folder)
+    hint = f"pass the --output folder of a finished 'magic run-baseline {baseline}'"
+    if not folder.is_dir():
+        raise MagicError("run folder not found", file=folder, hint=hint)
+    path = folder / METRICS_FILE
+    if not path.is_file():
+        raise MagicError(f"incomplete run folder: no {METRICS_FILE} (the run did not finish)",
+                         file=folder, hint=hint)
+    metrics = read_json(path, what="run metrics")
+    if not isinstance(metrics, dict):
+        raise MagicError("not a run's metrics.json (not an object)", file=path, hint=hint)
+    if run_kind(metrics) != baseline:
+        raise MagicError(f"a run of 'magic run-baseline {run_kind(metrics)}', not of "
+                         f"'run-baseline {baseline}'", file=folder,
+                         hint=f"use 'magic predict {run_kind(metrics)}' for this run")
+    return metrics
+
+
+def refuse_run_as_output(output: Path, runs: Sequence[Path]) -> None:
+    """``magic predict`` writes next to a run, never into it (its submission is the run's)."""
+    from magic_submit.errors import MagicError
+
+    if any(Path(output).resolve() == Path(run).resolve() for run in runs):
+        raise MagicError("--output is the run folder itself", file=output,
+                         hint="write the prediction to another folder")
 
 
 def prepare_output(output: Path, products: Sequence[str], *, resume: bool = False,

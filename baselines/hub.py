@@ -114,3 +114,21 @@ def pretrained_source(name: str, build: Callable[[Path], Any], *,
         with quiet_transformers():
             build(Path(folder))
         yield folder
+
+
+def state_fingerprint(module: Any) -> str:
+    """sha256 of a module's ``state_dict`` (names, dtypes, shapes and bytes, in name order).
+
+    A run records it for the model it saved; loading the run checks it, so a ``model/`` folder
+    swapped for another (or a different encoder under the same name) is refused, not used.
+    """
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}:{flat.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(flat.view(torch.uint8).numpy() if flat.numel() else b"")
+    return digest.hexdigest()

@@ -10,6 +10,8 @@
 ('IMG_ENC00852_00001', 'mask_sys')
 >>> encounter_of_image("IMG_ENC00852_00001")
 'ENC00852'
+>>> probability_file_name("IMG_ENC00852_00001", "png")
+'IMG_ENC00852_00001_prob.png'
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
 MASK_SEPARATOR = "_mask_"
 MASK_EXTENSION = ".tiff"
+PROBABILITY_SUFFIX = "_prob"  # IMG_..._prob.png: never read by the scorer (not *_mask_*.tiff)
 TIFF_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff")  # what a TIFF may be called (lower-case)
 
 
@@ -40,6 +43,11 @@ def image_id_from_file(file_name: str) -> str:
 def mask_file_name(image_id: str, labeler: str = DEFAULT_SUFFIX) -> str:
     """The name the scorer expects for ``image_id``'s mask by ``labeler`` (``sys``, ``ann0``...)."""
     return f"{image_id}{MASK_SEPARATOR}{labeler}{MASK_EXTENSION}"
+
+
+def probability_file_name(image_id: str, extension: str) -> str:
+    """The saved probability map of ``image_id`` (``magic predict seg --save-probabilities``)."""
+    return f"{image_id}{PROBABILITY_SUFFIX}.{extension}"
 
 
 def is_scanned_mask_name(file_name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,3 +39,26 @@ def magic_score_file(tmp_path_factory, sample_data: Path, sample_submission: Pat
                                     "--quiet"])
     assert done.exit_code == 0, done.output
     return (out / "scores.json").read_bytes()
+
+
+# The segmentation smoke run of docs/baseline-seg.md: trained once per session, predicting valid.
+SEG_SMOKE = ["--model", "tiny-random", "--device", "cpu", "--predict-split", "valid", "--epochs",
+             "12", "--batch-size", "8", "--patience", "12"]
+
+
+def run_magic(*args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m magic_submit ARGS`` in a fresh process (text output, 10 minutes at most)."""
+    return subprocess.run([sys.executable, "-m", "magic_submit", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def seg_smoke_run(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of the smoke run (never written to by tests)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    out = tmp_path_factory.mktemp("seg") / "smoke"
+    done = run_magic("run-baseline", "seg", "--data", sample_data, "--output", out, *SEG_SMOKE)
+    assert done.returncode == 0, done.stderr
+    assert "epoch 12" in done.stderr and "dice_meanofmax" in done.stdout
+    return out

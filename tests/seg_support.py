@@ -16,21 +16,17 @@ from baselines.seg.model import freeze_encoders, load_clipseg, model_source  # n
 
 
 @functools.lru_cache(maxsize=1)
-def _tiny_state() -> tuple[dict, object]:
+def _tiny_state() -> tuple[dict, object, object]:
     with model_source("tiny-random") as source:
         model, processor = load_clipseg(source)
-    return {k: v.clone() for k, v in model.state_dict().items()}, processor
+    return {k: v.clone() for k, v in model.state_dict().items()}, processor, model.config
 
 
 def tiny_model() -> tuple[object, object]:
     """A fresh copy of the tiny-random CLIPSeg (encoders frozen) and its processor."""
     from transformers import CLIPSegForImageSegmentation
 
-    state, processor = _tiny_state()
-    with model_source("tiny-random") as source:
-        from transformers import CLIPSegConfig
-
-        config = CLIPSegConfig.from_pretrained(source)
+    state, processor, config = _tiny_state()
     model = CLIPSegForImageSegmentation(config)
     model.load_state_dict(state)
     freeze_encoders(model)

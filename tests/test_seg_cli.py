@@ -18,28 +18,19 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from conftest import SEG_SMOKE as SMOKE  # noqa: E402
+from conftest import run_magic as magic  # noqa: E402
 from magic_submit.cli import app  # noqa: E402
 from magic_submit.masks import image_size, read_mask  # noqa: E402
 from magic_submit.naming import mask_file_name  # noqa: E402
 from magic_submit.validation import validate_submission  # noqa: E402
 
-SMOKE = ["--model", "tiny-random", "--device", "cpu", "--predict-split", "valid", "--epochs", "12",
-         "--batch-size", "8", "--patience", "12"]
 runner = CliRunner()
 
 
-def magic(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "magic_submit", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("seg") / "smoke"
-    done = magic("run-baseline", "seg", "--data", sample_data, "--output", out, *SMOKE)
-    assert done.returncode == 0, done.stderr
-    assert "epoch 12" in done.stderr and "dice_meanofmax" in done.stdout
-    return out
+@pytest.fixture
+def smoke_run(seg_smoke_run: Path) -> Path:
+    return seg_smoke_run
 
 
 def test_smoke_run_learns_and_its_submission_scores(smoke_run: Path, sample_data: Path) -> None:

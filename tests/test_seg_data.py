@@ -182,14 +182,14 @@ def test_prompt_is_cut_at_77_tokens_keeping_its_start() -> None:
 
 
 @pytest.mark.parametrize("name", ["baselines.seg.prompts", "baselines.seg.data", "baselines.seg.tiny",
-                                  "baselines.runtime"])
+                                  "baselines.runtime", "baselines.seg.outputs"])
 def test_docstring_examples(name: str) -> None:
     import doctest
     import importlib
 
     if name.endswith("tiny"):
         pytest.importorskip("transformers")
-    if name.endswith("runtime"):
+    if name.endswith(("runtime", "outputs")):
         pytest.importorskip("torch")
     assert doctest.testmod(importlib.import_module(name)).failed == 0
 

@@ -72,17 +72,17 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path: Path) -> None:
 
 
 def test_resume_extends_an_early_stopped_run_when_patience_grows(tmp_path: Path) -> None:
-    stopped, _ = _run(tmp_path / "run", 10, lr=0.0, patience=2)  # nothing improves after epoch 1
-    assert stopped.stopped_early and len(stopped.history) == 3
-    again, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=2)
-    assert len(again.history) == 3 and again.stopped_early  # same settings: nothing to train
-    extended, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=4)
-    straight, _ = _run(tmp_path / "straight", 10, lr=0.0, patience=4)
-    assert extended.resumed_from == 3 and [r["epoch"] for r in extended.history] == [1, 2, 3, 4, 5]
+    stopped, _ = _run(tmp_path / "run", 10, lr=0.0, patience=1)  # nothing improves after epoch 1
+    assert stopped.stopped_early and len(stopped.history) == 2
+    again, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=1)
+    assert len(again.history) == 2 and again.stopped_early  # same settings: nothing to train
+    extended, _ = _run(tmp_path / "run", 10, resume=True, lr=0.0, patience=2)
+    straight, _ = _run(tmp_path / "straight", 10, lr=0.0, patience=2)
+    assert extended.resumed_from == 2 and [r["epoch"] for r in extended.history] == [1, 2, 3]
     assert _without_times(extended.history) == _without_times(straight.history)
     assert extended.stopped_early and extended.best_epoch == 1
-    finished, _ = _run(tmp_path / "run", 5, resume=True, lr=0.0, patience=4)
-    assert len(finished.history) == 5 and not finished.stopped_early  # 5 of 5 epochs: finished
+    finished, _ = _run(tmp_path / "run", 3, resume=True, lr=0.0, patience=2)
+    assert len(finished.history) == 3 and not finished.stopped_early  # 3 of 3 epochs: finished
 
 
 # --- three processes (torchrun's environment, gloo) ------------------------------------------------

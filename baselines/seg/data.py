@@ -52,15 +52,23 @@ class SegSample:
     mask_paths: Mapping[str, Path] = field(default_factory=dict, compare=False)
 
 
-def load_samples(root: str | Path, split: str, *, need_masks: bool) -> list[SegSample]:
+def load_samples(root: str | Path, split: str, *, need_masks: bool,
+                 images_dir: str | Path | None = None) -> list[SegSample]:
     """Every image of ``split`` in file order; with ``need_masks``, only images with a mask.
 
-    Raises :class:`MagicError` when an image file is missing or, with ``need_masks``, when the
-    split has no mask folder or no image has a mask.
+    The photos are looked up in ``images_dir`` when given (a folder of photos named as the split
+    lists them), else in the split's image folder. Raises :class:`MagicError` when the split lists
+    no photo, when an image file is missing or, with ``need_masks``, when the split has no mask
+    folder or no image has a mask.
     """
     layout = DatasetLayout(Path(root))
     encounters = layout.encounters(split)
-    images_dir = layout.require_images(split)
+    if images_dir is None:
+        images_dir = layout.require_images(split)
+    elif not Path(images_dir).is_dir():
+        raise MagicError("image folder not found", file=images_dir,
+                         hint="pass the folder that holds the split's photos")
+    images_dir = Path(images_dir)
     masks_dir = layout.require_masks(split) if need_masks else layout.find_masks(split)
     by_labeler = index_masks(masks_dir).by_labeler if masks_dir is not None else {}
     annotators = [(a, by_labeler[a]) for a in ANNOTATORS if a in by_labeler]  # ann0..ann3 order
@@ -72,6 +80,9 @@ def load_samples(root: str | Path, split: str, *, need_masks: bool) -> list[SegS
                 missing.append(image_id)
             masks = {a: files[image_id] for a, files in annotators if image_id in files}
             samples.append(SegSample(image_id, path, encounter.encounter_id, encounter.record, masks))
+    if not samples:
+        raise MagicError(f"split '{split}' lists no photo", file=layout.require_queries(split),
+                         hint="each encounter lists its photos in 'image_ids'")
     if missing:
         raise MagicError(f"{len(missing)} image(s) listed in the '{split}' query file are missing",
                          file=images_dir, ids=missing, hint="check the dataset root and split")

@@ -77,3 +77,14 @@ def encode_prompts(model: Any, input_ids: Any, attention_mask: Any) -> Any:
 def decode(decoder: Any, activations: list[Any], conditional: Any) -> Any:
     """Logits ``[n, 352, 352]`` of the decoder (or its DDP wrapper) on cached activations."""
     return decoder(activations, conditional).logits
+
+
+def decoder_logits(decoder: Any, activations: list[Any], conditional: Any, runtime: Any) -> Any:
+    """float32 logits ``[n, 352, 352]`` for prediction: no gradients, the runtime's autocast.
+
+    The one forward that training's validation, ``run-baseline`` and ``magic predict`` share.
+    """
+    import torch
+
+    with torch.no_grad(), runtime.autocast():
+        return decode(decoder, activations, conditional).float()

@@ -19,13 +19,11 @@ import numpy as np
 
 from baselines.seg.features import SplitFeatures
 from baselines.seg.images import default_workers
-from baselines.seg.model import decode
+from baselines.seg.model import decoder_logits
 from baselines.runtime import Runtime
 from evaluation.segmentation import (
     EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, SegmentationAggregate, Workspace, score_image,
 )
-from magic_submit.masks import write_mask
-from magic_submit.naming import mask_file_name
 
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05..0.95
@@ -41,11 +39,9 @@ def predict_logits(decoder: Any, features: SplitFeatures, runtime: Runtime,
     chunks = []
     was_training = decoder.training
     decoder.eval()
-    with torch.no_grad():
-        for start in range(0, len(features), batch_size):
-            rows = torch.arange(start, min(start + batch_size, len(features)), device=runtime.device)
-            with runtime.autocast():
-                chunks.append(decode(decoder, *features.batch(rows)).float())
+    for start in range(0, len(features), batch_size):
+        rows = torch.arange(start, min(start + batch_size, len(features)), device=runtime.device)
+        chunks.append(decoder_logits(decoder, *features.batch(rows), runtime))
     decoder.train(was_training)
     return torch.cat(chunks) if chunks else torch.empty(0)
 
@@ -60,14 +56,19 @@ def probabilities_at_size(logits: Any, size: tuple[int, int]) -> Any:
     return torch.sigmoid(up[0, 0])
 
 
+def binary_mask(probabilities: Any, threshold: float) -> np.ndarray:
+    """The 0/1 uint8 mask of a probability map: lesion where ``p > threshold``."""
+    import torch
+
+    return (probabilities > threshold).to(torch.uint8).cpu().numpy()
+
+
 def iter_masks(logits: Any, sizes: Sequence[tuple[int, int]],
                thresholds: Sequence[float]) -> Iterator[tuple[int, list[np.ndarray]]]:
     """(row, one 0/1 uint8 mask per threshold) at each image's size, row by row."""
-    import torch
-
     for row, size in enumerate(sizes):
         probs = probabilities_at_size(logits[row], size)
-        yield row, [(probs > t).to(torch.uint8).cpu().numpy() for t in thresholds]
+        yield row, [binary_mask(probs, t) for t in thresholds]
 
 
 def selection_key(scores: dict[str, float], metric: str) -> tuple[bool, float]:
@@ -120,18 +121,3 @@ def tune_threshold(features: SplitFeatures, logits: Any, metric: str, *,
     table = dict(zip(grid, score_thresholds(features, logits, grid, workers=workers)))
     best = max(grid, key=lambda t: (*selection_key(table[t], metric), -abs(t - DEFAULT_THRESHOLD)))
     return best, table
-
-
-def write_masks(features: SplitFeatures, logits: Any, threshold: float, folder: str | Path, *,
-                workers: int | None = None) -> list[Path]:
-    """One ``IMG_..._mask_sys.tiff`` per image of the split at its own size; returns the paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = features.image_ids
-    paths = [folder / mask_file_name(image_id) for image_id in ids]
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        futures = [pool.submit(write_mask, paths[row], masks[0])
-                   for row, masks in iter_masks(logits, features.sizes, [threshold])]
-        for future in futures:
-            future.result()
-    return paths

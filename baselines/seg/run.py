@@ -4,6 +4,10 @@ Writes into ``output``: ``checkpoints/last.pt`` (resume state), ``checkpoints/be
 ``model/`` (the best model and its processor, loadable with ``from_pretrained``),
 ``metrics.json``, ``submission/masks_preds/``, ``submission.zip`` and ``train.log``.
 Only rank 0 writes; under torchrun the other ranks help train and then stop.
+
+The prediction is ``magic predict seg``'s (:mod:`baselines.seg.members`,
+:func:`baselines.seg.outputs.write_prediction`); for the valid split it starts from the best
+epoch's logits, kept from training, which are the numbers the saved model gives again.
 """
 
 from __future__ import annotations
@@ -18,26 +22,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ContextManager
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output, selection_record
-from baselines.hub import quiet_transformers
+from baselines.common import (
+    METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, prepare_output, selection_record,
+)
 from baselines.runtime import Runtime, session
 from baselines.seg.data import DEFAULT_TARGET, SegSample, drop_mismatched, load_samples
 from baselines.seg.features import SplitFeatures, build_features
+from baselines.seg.members import ModelMember, cached_maps
 from baselines.seg.model import DEFAULT_MODEL, freeze_encoders, load_clipseg, model_source
+from baselines.seg.outputs import SUBMISSION_ZIP, write_prediction
 from baselines.seg.predict import (
     DEFAULT_SELECT, DEFAULT_THRESHOLD, predict_logits, score_thresholds, selection_key,
-    tune_threshold, write_masks,
+    tune_threshold,
 )
 from baselines.seg.prompts import DEFAULT_PROMPT
+from baselines.seg.runs import CHECKPOINT_DIR, save_run_model
 from baselines.seg.train import LAST_CHECKPOINT, TrainOutcome, TrainSettings, train_decoder
-from magic_submit.challenge import CVQA_SUBMISSION_FILE, MASKS_PRED_DIR
+from magic_submit.challenge import MASKS_PRED_DIR
+from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import dumps_strict, write_atomic
 
 LOG_FILE = "train.log"
-CHECKPOINT_DIR = "checkpoints"
-SUBMISSION_ZIP = "submission.zip"
-MODEL_DIR = "model"
 # Everything a run writes into --output (what --overwrite deletes first).
 RUN_PRODUCTS = (CHECKPOINT_DIR, MODEL_DIR, METRICS_FILE, SUBMISSION_DIR, SUBMISSION_ZIP, LOG_FILE)
 
@@ -115,16 +121,6 @@ def _epoch_line(record: dict[str, Any], metric: str) -> str:
     return line + (" *best*" if record.get("best") else "") + f" [{record['seconds']:.1f}s]"
 
 
-def pack(split_root: Path, split: str, masks_dir: Path, output_zip: Path) -> Any:
-    """Validate the masks against the split's images and write the zip (the foundation's code)."""
-    from magic_submit.dataset import DatasetLayout
-    from magic_submit.packing import pack_submission
-
-    layout = DatasetLayout(split_root)
-    return pack_submission(layout.require_queries(split), layout.require_images(split),
-                           masks_dir=masks_dir, output=output_zip)
-
-
 def _features(model: Any, processor: Any, samples: list, runtime: Runtime, opts: SegOptions,
               log: _Log, what: str, **kwargs: Any) -> SplitFeatures:
     mine = len(samples[runtime.rank::runtime.world_size]) if kwargs.get("shard") else len(samples)
@@ -191,18 +187,27 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
                                    else predict_logits(model.decoder, valid, runtime))
     threshold, table, valid_scores = _choose_threshold(valid, valid_logits, outcome, opts, log)
     tick = time.perf_counter()
+    member = None
     if valid is not None and valid.image_ids == [s.image_id for s in predict_samples]:
-        predict, logits = valid, valid_logits()
+        maps = cached_maps(valid_logits(), valid.sizes)
+        prompts_cut[opts.predict_split] = [valid.prompts_truncated, valid.n_prompts]
     else:
-        predict = _features(model, processor, predict_samples, runtime, opts, log,
-                            f"predict ({opts.predict_split})")
-        logits = predict_logits(model.decoder, predict, runtime)
-    prompts_cut[opts.predict_split] = [predict.prompts_truncated, predict.n_prompts]
-    result = _write_submission(predict, logits, threshold, opts, log)
+        member = ModelMember(model, processor, opts.prompt, threshold, runtime,
+                             workers=opts.workers)
+        maps = member.maps(predict_samples)
+    layout = DatasetLayout(opts.data)
+    with log.reporter.photos(f"predict ({opts.predict_split}): decoding and encoding",
+                             len(predict_samples)) as advance:
+        _, packed = write_prediction(output, predict_samples, maps, threshold,
+                                     queries=layout.require_queries(opts.predict_split),
+                                     images_dir=layout.require_images(opts.predict_split),
+                                     workers=opts.workers, on_image=advance)
+    if member is not None and member.prompt_counts is not None:
+        prompts_cut[opts.predict_split] = list(member.prompt_counts)
+    log(f"{len(predict_samples)} masks written to {output / SUBMISSION_DIR / MASKS_PRED_DIR}; "
+        f"{packed.output} validated and packed")
     timings["predict_s"] = time.perf_counter() - tick
-    with quiet_transformers():
-        model.save_pretrained(output / MODEL_DIR)
-        processor.save_pretrained(output / MODEL_DIR)
+    fingerprint = save_run_model(model, processor, output)
     timings["total_s"] = time.perf_counter() - started
     metrics = {
         "baseline": "seg",
@@ -218,13 +223,13 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
         "threshold_scores": {f"{t:.2f}": s for t, s in table.items()} if table else None,
         "valid": valid_scores, "selection": _selection(opts) if valid_scores else None,
         "skipped_images": {split: len(lines) for split, lines in skipped.items()}, "notes": notes,
-        "predict_split": opts.predict_split, "n_predicted": len(predict),
-        "submission": str(result.output), "timings": timings,
+        "predict_split": opts.predict_split, "n_predicted": len(predict_samples),
+        "submission": str(packed.output), "model_fingerprint": fingerprint, "timings": timings,
     }
     write_atomic(output / METRICS_FILE, dumps_strict(metrics))
     log(f"done in {timings['total_s']:.1f}s; metrics in {output / METRICS_FILE}")
-    return SegResult(metrics, Path(result.output), output / SUBMISSION_DIR / MASKS_PRED_DIR,
-                     result.report, timings)
+    return SegResult(metrics, Path(packed.output), output / SUBMISSION_DIR / MASKS_PRED_DIR,
+                     packed.report, timings)
 
 
 def _with_usable_masks(samples: list[SegSample], split: str, opts: SegOptions,
@@ -295,19 +300,3 @@ def _choose_threshold(valid: SplitFeatures | None, valid_logits: Callable[[], An
     log(f"best epoch {outcome.best_epoch}: {opts.valid_split} dice {scores['dice']:.4f}, "
         f"dice_meanofmax {scores['dice_meanofmax']:.4f} at threshold {threshold}")
     return threshold, table, scores
-
-
-def _write_submission(predict: SplitFeatures, logits: Any, threshold: float, opts: SegOptions,
-                      log: _Log) -> Any:
-    """``submission/masks_preds/`` + an empty CVQA list, then the validated ``submission.zip``."""
-    folder = Path(opts.output) / SUBMISSION_DIR
-    masks_dir = folder / MASKS_PRED_DIR
-    for stale in masks_dir.glob("*.tiff") if masks_dir.is_dir() else ():
-        stale.unlink()  # masks of an earlier run must not mix with these
-    write_masks(predict, logits, threshold, masks_dir, workers=opts.workers)
-    # Segmentation only: the CVQA part is an empty list, which the platform accepts (scored 0).
-    write_atomic(folder / CVQA_SUBMISSION_FILE, "[]\n")
-    result = pack(Path(opts.data), opts.predict_split, masks_dir,
-                  Path(opts.output) / SUBMISSION_ZIP)
-    log(f"{len(predict)} masks written to {masks_dir}; {result.output} validated and packed")
-    return result

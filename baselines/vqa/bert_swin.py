@@ -97,29 +97,51 @@ class OptionScorer(nn.Module):
         return self(options, features.image[rows], context)
 
 
-def standardize(reference: torch.Tensor, *tensors: torch.Tensor) -> list[torch.Tensor]:
-    """Each tensor centred and scaled per dimension by ``reference``'s rows' mean and spread.
+@dataclass(frozen=True)
+class Scaling:
+    """Per-dimension centring and scaling by a reference's rows (float64 statistics: the same to
+    the last bit in any row order). Frozen [CLS] and pooled vectors share a large common
+    component (random or not); removing it lets the head tell options and encounters apart
+    from its first step."""
 
-    Frozen [CLS] and pooled vectors share a large common component (random or not); removing it
-    lets the head tell options and encounters apart from its first step.
-    """
-    wide = reference.double()  # float64 statistics: the same to the last bit in any row order
-    mean = wide.mean(dim=0, keepdim=True)
-    std = wide.std(dim=0, keepdim=True).nan_to_num(1.0).clamp(min=1e-6)  # 1 row: std NaN
-    return [((t.double() - mean) / std).to(t.dtype) for t in tensors]
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @classmethod
+    def fit(cls, reference: torch.Tensor) -> "Scaling":
+        wide = reference.double()
+        std = wide.std(dim=0, keepdim=True).nan_to_num(1.0).clamp(min=1e-6)  # 1 row: std NaN
+        return cls(wide.mean(dim=0, keepdim=True), std)
+
+    def apply(self, tensor: torch.Tensor) -> torch.Tensor:
+        return ((tensor.double() - self.mean.to(tensor.device)) / self.std.to(tensor.device)
+                ).to(tensor.dtype)
+
+
+def standardize(reference: torch.Tensor, *tensors: torch.Tensor) -> list[torch.Tensor]:
+    """Each tensor centred and scaled per dimension by ``reference``'s rows (:class:`Scaling`)."""
+    scaling = Scaling.fit(reference)
+    return [scaling.apply(t) for t in tensors]
 
 
 def standardize_features(options: dict[str, torch.Tensor], train: SplitFeatures,
-                         others: Sequence[SplitFeatures]) -> None:
-    """In place: options by all options' statistics, images and queries by the training split's."""
-    all_options = torch.cat(list(options.values()))
-    options.update(zip(options, standardize(all_options, *options.values())))
-    splits = [train, *others]
-    for split, image in zip(splits, standardize(train.image, *(f.image for f in splits))):
-        split.image = image
+                         others: Sequence[SplitFeatures]) -> dict[str, Scaling | None]:
+    """In place: options by all options' statistics, images and queries by the training split's.
+    Returns the image and query scalings (what a saved run applies to a new split)."""
+    options.update(zip(options, standardize(torch.cat(list(options.values())), *options.values())))
+    scalings: dict[str, Scaling | None] = {"image": Scaling.fit(train.image), "context": None}
     if train.context is not None:
-        for split, context in zip(splits, standardize(train.context, *(f.context for f in splits))):
-            split.context = context
+        scalings["context"] = Scaling.fit(train.context)
+    for split in [train, *others]:
+        apply_scalings(split, scalings)
+    return scalings
+
+
+def apply_scalings(features: SplitFeatures, scalings: Mapping[str, Scaling | None]) -> None:
+    """In place: a split's image (and query) vectors scaled as the training split's were."""
+    features.image = scalings["image"].apply(features.image)
+    if features.context is not None and scalings["context"] is not None:
+        features.context = scalings["context"].apply(features.context)
 
 
 def family_targets(gold: Sequence[FamilyAnswers], parent: Parent) -> torch.Tensor:
@@ -246,6 +268,7 @@ class BertSwinResult:
     device: str
     precision: str
     images: dict[str, int]  # split -> photos encoded
+    checkpoint: dict[str, Any] = field(default_factory=dict)  # what predicting again needs
 
 
 def fit_predict(train: SplitData, valid: SplitData | None, predict: SplitData,
@@ -281,7 +304,7 @@ def fit_predict(train: SplitData, valid: SplitData | None, predict: SplitData,
         others = [] if valid_features is None else [valid_features]
         if not same:
             others.append(predict_features)
-        standardize_features(options, train_features, others)
+        scalings = standardize_features(options, train_features, others)
         gold = [family_answers(train.gold[e]) for e in train.encounter_ids]
         pad = {p.id: nm_pads((g[p.id] for g in gold), p) for p in PARENTS}
         outcome = train_scorer(options, train_features, gold, valid_features,
@@ -292,6 +315,32 @@ def fit_predict(train: SplitData, valid: SplitData | None, predict: SplitData,
         images = {s.split: sum(f.images_per_encounter) for s, f in
                   ((train, train_features), (valid, valid_features), (predict, predict_features))
                   if f is not None}
+        checkpoint = make_checkpoint(outcome.model, options, scalings, pad, encoders, {
+            "model_text": model_text, "model_image": model_image, "seed": settings.seed,
+            "query_context": query_context, "with_responses": with_responses,
+            "hidden": settings.hidden, "dropout": settings.dropout})
         return BertSwinResult(valid_sets, predict_sets(outcome.model, options, predict_features,
                                                        runtime, pad),
-                              outcome, str(runtime.device), runtime.precision, images)
+                              outcome, str(runtime.device), runtime.precision, images, checkpoint)
+
+
+def make_checkpoint(model: OptionScorer, options: Mapping[str, torch.Tensor],
+                    scalings: Mapping[str, Scaling | None], pad: Mapping[str, bool],
+                    encoders: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """Everything :mod:`baselines.vqa.bert_swin_saved` needs to answer a new split: the head's
+    weights, the scaled option vectors, the scalings, the NM padding, the encoders' names and
+    fingerprints (tensors on the CPU; ``torch.load(weights_only=True)`` reads it back)."""
+    from baselines.hub import state_fingerprint
+
+    def cpu(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.detach().to("cpu", copy=True)
+
+    return {
+        "format": 1, "settings": dict(settings), "pad": dict(pad),
+        "head": {k: cpu(v) for k, v in model.state_dict().items()},
+        "options": {k: cpu(v) for k, v in options.items()},
+        "scalings": {k: None if v is None else {"mean": cpu(v.mean), "std": cpu(v.std)}
+                     for k, v in scalings.items()},
+        "fingerprints": {"text": state_fingerprint(encoders.text_model),
+                         "image": state_fingerprint(encoders.image_model)},
+    }

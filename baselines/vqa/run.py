@@ -11,18 +11,21 @@ and need torch and transformers, ``api`` the openai client (imported only then).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.common import METRICS_FILE, SUBMISSION_DIR, prepare_output, selection_record
+from baselines.common import (METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, prepare_output,
+                              selection_record)
 from baselines.vqa.vlm.options import BACKENDS, VlmOptions
 from baselines.vqa.vlm.store import RESPONSES_FILE
 from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
                                 load_split)
 from baselines.vqa.decoding import to_record
+from baselines.vqa.saved import save_prior, save_text
 from evaluation.cvqa import score_cvqa
 from magic_submit.challenge import CVQA_SUBMISSION_FILE
 from magic_submit.dataset import DatasetLayout
@@ -80,6 +83,7 @@ class Fitted:
     valid_sets: AnswerSets | None
     predict_sets: AnswerSets
     details: dict[str, Any] = field(default_factory=dict)
+    save: Callable[[Path], None] | None = None  # writes what magic predict vqa needs to a folder
 
 
 def _fit_prior(train: SplitData, valid: SplitData | None, predict: SplitData) -> Fitted:
@@ -88,7 +92,8 @@ def _fit_prior(train: SplitData, valid: SplitData | None, predict: SplitData) ->
     model = fit_prior({enc: family_answers(a) for enc, a in train.gold.items()})
     sets = model.predict
     return Fitted(list(sets(valid.encounter_ids).values()) if valid is not None else None,
-                  list(sets(predict.encounter_ids).values()), {"prior": model.describe()})
+                  list(sets(predict.encounter_ids).values()), {"prior": model.describe()},
+                  functools.partial(save_prior, model))
 
 
 def _fit_text(train: SplitData, valid: SplitData | None, predict: SplitData,
@@ -101,7 +106,8 @@ def _fit_text(train: SplitData, valid: SplitData | None, predict: SplitData,
                                                for e in train.encounter_ids])
     return Fitted(model.predict(valid.texts(with_responses=wr)) if valid is not None else None,
                   model.predict(predict.texts(with_responses=wr)),
-                  {"choices": {p: c.describe() for p, c in model.choices.items()}})
+                  {"choices": {p: c.describe() for p, c in model.choices.items()}},
+                  functools.partial(save_text, model))
 
 
 def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData,
@@ -109,6 +115,7 @@ def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData
                    log: Callable[[str], None],
                    on_epoch: Callable[[dict[str, Any]], None] | None) -> Fitted:
     from baselines.vqa.bert_swin import TrainSettings, fit_predict
+    from baselines.vqa.bert_swin_saved import save_checkpoint
 
     settings = TrainSettings(epochs=opts.epochs, batch_size=opts.batch_size,
                              patience=opts.patience, seed=opts.seed)
@@ -121,7 +128,8 @@ def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData
         "device": result.device, "precision": result.precision, "epochs": outcome.history,
         "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "photos_encoded": result.images, "settings": asdict(settings),
-        "selection": selection_record(valid.split, ["best_epoch"]) if result.valid_sets else None})
+        "selection": selection_record(valid.split, ["best_epoch"]) if result.valid_sets else None},
+        functools.partial(save_checkpoint, result.checkpoint))
 
 
 def _fit_vlm(train: SplitData, valid: SplitData | None, predict: SplitData,
@@ -231,7 +239,7 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
         raise UsageError(f"--resume applies to --method {' and '.join(BACKENDS)} (their stored "
                          "replies)", code="usage", hint="pass --overwrite to replace a run")
     started = time.perf_counter()
-    prepare_output(Path(opts.output), (SUBMISSION_DIR, METRICS_FILE, RESPONSES_FILE),
+    prepare_output(Path(opts.output), (SUBMISSION_DIR, METRICS_FILE, RESPONSES_FILE, MODEL_DIR),
                    resume=opts.resume, overwrite=opts.overwrite)
     inputs = load_inputs(opts)
     train, valid, predict, notes = inputs.train, inputs.valid, inputs.predict, inputs.notes
@@ -253,7 +261,9 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
 
         fitted = _fit_vlm(train, valid, predict, inputs.layout, inputs.families or {}, opts, log,
                           keep_note, progress)
-    metrics: dict[str, Any] = {"method": opts.method, "validation_split": None}
+    if fitted.save is not None:
+        fitted.save(Path(opts.output) / MODEL_DIR)
+    metrics: dict[str, Any] = {"baseline": "vqa", "method": opts.method, "validation_split": None}
     if valid is not None and fitted.valid_sets is not None:
         records = [to_record(e, s) for e, s in zip(valid.encounter_ids, fitted.valid_sets)]
         metrics["validation_split"] = valid.split

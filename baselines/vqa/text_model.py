@@ -99,17 +99,30 @@ def fit_featurizer(train_texts: Sequence[str]):
     return featurizer, x_train
 
 
+@dataclass(frozen=True)
+class OptionProbability:
+    """features -> P(option): a fitted logistic regression, or a constant when the option was
+    always or never the answer in training. A plain object, so a fitted model can be saved."""
+
+    model: object = None  # sklearn LogisticRegression, or None for the constant
+    constant: float = 0.0
+
+    def __call__(self, features) -> np.ndarray:
+        if self.model is None:
+            return np.full(features.shape[0], self.constant)
+        return self.model.predict_proba(features)[:, 1]
+
+
 def option_probability(x, y: np.ndarray, config: LinearConfig, seed: int) -> Predictor:
     """A fitted binary logistic regression (liblinear, dual: features outnumber texts) as
     features -> P(option); constant when the option is always or never the answer in training."""
     from sklearn.linear_model import LogisticRegression
 
     if y.min() == y.max():  # one class in training: its frequency, 0.0 or 1.0
-        value = float(y[0])
-        return lambda features: np.full(features.shape[0], value)
-    model = LogisticRegression(C=config.C, class_weight=config.class_weight, solver="liblinear",
-                               dual=True, max_iter=1000, random_state=seed).fit(x, y)
-    return lambda features: model.predict_proba(features)[:, 1]
+        return OptionProbability(constant=float(y[0]))
+    return OptionProbability(LogisticRegression(
+        C=config.C, class_weight=config.class_weight, solver="liblinear", dual=True,
+        max_iter=1000, random_state=seed).fit(x, y))
 
 
 def option_predictors(x_train, targets: np.ndarray, config: LinearConfig,

@@ -87,6 +87,7 @@ from magic_submit.cli import pack as _pack  # noqa: E402,F401
 from magic_submit.cli import baseline_seg as _baseline_seg  # noqa: E402,F401
 from magic_submit.cli import baseline_vqa as _baseline_vqa  # noqa: E402,F401
 from magic_submit.cli import export as _export  # noqa: E402,F401
+from magic_submit.cli import predict as _predict  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+"""``magic predict vqa`` end to end: a trained ``run-baseline vqa`` run answers any split.
+
+Reads the run's ``metrics.json`` (its method and options) and ``model/`` (see
+:mod:`baselines.vqa.saved`), answers every encounter of the split with the code the run answered
+with, and writes ``output/submission/data_cvqa_sys.json`` (validated as ``run-baseline`` validates
+it) and ``output/prediction.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from baselines.common import (
+    MODEL_DIR, PREDICTION_FILE, SUBMISSION_DIR, prepare_output, read_run_metrics,
+    refuse_run_as_output,
+)
+from baselines.vqa.data import SplitData, load_split
+from baselines.vqa.decoding import to_record
+from baselines.vqa.saved import SAVED_METHODS, load_prior, load_text
+from magic_submit.dataset import DatasetLayout, locate_split, split_name
+from magic_submit.errors import MagicError
+from magic_submit.jsonio import dumps_strict, write_atomic
+
+AnswerSets = list[dict[str, tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class PredictVqaOptions:
+    """Every option of ``magic predict vqa``."""
+
+    data: Path | None  # the dataset root; None when ``split`` is a query file's path
+    output: Path
+    run: Path
+    split: str = "test"
+    device: str = "auto"
+    overwrite: bool = False
+
+
+@dataclass
+class PredictVqaResult:
+    record: dict[str, Any]  # prediction.json
+    submission_file: Path
+    validation: Any  # magic_submit.validation.ValidationReport
+
+
+def run_method(run: Path) -> str:
+    """The method of a finished ``run-baseline vqa`` run (checked: one that saves its model)."""
+    metrics = read_run_metrics(run, "vqa")
+    method = metrics.get("method")
+    if method not in SAVED_METHODS:
+        raise MagicError(f"method '{method}' saves no model to predict with", file=run,
+                         hint="predict vqa reuses prior, text and bert-swin runs; for the others "
+                         "run 'magic run-baseline vqa --predict-split SPLIT'")
+    return str(method)
+
+
+def answer(method: str, folder: Path, split: SplitData, layout: DatasetLayout, *, device: str,
+           note: Callable[[str], None], log: Callable[[str], None]) -> tuple[AnswerSets, str]:
+    """Answer sets of the split by the saved model of ``method`` in ``folder``, and the device."""
+    if method == "prior":
+        return list(load_prior(folder).predict(split.encounter_ids).values()), "cpu"
+    if method == "text":
+        model = load_text(folder, note)
+        return model.predict(split.texts(with_responses=model.config.with_responses)), "cpu"
+    from baselines.vqa.bert_swin_saved import load_checkpoint, predict_saved
+
+    return predict_saved(load_checkpoint(folder), split, layout.require_images(split.split),
+                         device=device, log=log)
+
+
+def predict_vqa(opts: PredictVqaOptions, *, log: Callable[[str], None] = lambda text: None,
+                note: Callable[[str], None] = lambda text: None) -> PredictVqaResult:
+    """Answer ``opts.split`` with the run in ``opts.run`` (see the module doc)."""
+    from baselines.vqa.run import write_and_validate
+
+    started = time.perf_counter()
+    method = run_method(opts.run)
+    refuse_run_as_output(Path(opts.output), [opts.run])
+    prepare_output(Path(opts.output), (SUBMISSION_DIR, PREDICTION_FILE), overwrite=opts.overwrite)
+    layout, _ = locate_split(opts.split, opts.data)
+    split = load_split(layout, opts.split, gold="ignore")
+    if not split.encounters:
+        raise MagicError(f"split '{split_name(opts.split)}' lists no encounter",
+                         file=split.queries_file)
+    sets, device = answer(method, Path(opts.run) / MODEL_DIR, split, layout, device=opts.device,
+                          note=note, log=log)
+    records = [to_record(e, s) for e, s in zip(split.encounter_ids, sets, strict=True)]
+    path, report = write_and_validate(records, split, Path(opts.output))
+    record = {
+        "command": "predict vqa", "run": str(opts.run), "method": method,
+        "split": split_name(split.split), "queries": str(split.queries_file),
+        "n_predicted": len(records), "submission": str(path), "submission_valid": report.valid,
+        "submission_warnings": sorted(report.codes("warning")), "device": device,
+        "seconds": round(time.perf_counter() - started, 3),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+    }
+    write_atomic(Path(opts.output) / PREDICTION_FILE, dumps_strict(record))
+    return PredictVqaResult(record, path, report)
