@@ -61,6 +61,14 @@ app = typer.Typer(
 )
 
 
+def command_group(name: str, help: str) -> typer.Typer:
+    """A sub-command group of ``magic`` (``run-baseline``, ``predict``) with the same help pages."""
+    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None,
+                        context_settings=HELP_SETTINGS)
+    app.add_typer(group, name=name)
+    return group
+
+
 def _version(value: bool) -> None:
     if value:
         from magic_submit import __version__

@@ -8,15 +8,10 @@ from collections.abc import Sequence
 
 import typer
 
-from magic_submit.cli import HELP_SETTINGS, app
+from magic_submit.cli import command_group
 
-baseline_app = typer.Typer(
-    help="Train and run a baseline, then write a validated submission.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    context_settings=HELP_SETTINGS,
-)
-app.add_typer(baseline_app, name="run-baseline")
+baseline_app = command_group("run-baseline",
+                             "Train and run a baseline, then write a validated submission.")
 
 
 def check_choice(value: str, choices: Sequence[str], param: str) -> str:
