@@ -71,7 +71,7 @@ def parse_json_bytes(raw: bytes, *, file: str | Path, what: str = "JSON file") -
         raise JsonFileError(f"{what} nests too deeply to be read (json.load raises "
                             "RecursionError: the official scorer crashes)", file=file,
                             code="json-syntax") from None
-    except ValueError as exc:  # an integer beyond Python's digit limit for int(str)
+    except ValueError:  # an integer beyond Python's digit limit for int(str)
         digits = max((len(m) for m in _LONG_DIGITS.findall(text)), default=0)
         raise JsonFileError(f"{what} holds an integer of {digits} digits: json.load refuses it "
                             f"(ValueError: Python's limit of {_int_limit()} digits), so the "

@@ -29,11 +29,6 @@ class IndexedMasks:
     def image_ids(self) -> set[str]:
         return {image_id for files in self.by_labeler.values() for image_id in files}
 
-    def duplicate_names(self, labeler: str | None = None) -> list[str]:
-        """``"a.tiff / b.tiff"`` for each duplicate pair (of one labeler, or of all)."""
-        labelers = [labeler] if labeler is not None else list(self.duplicates)
-        return [f"{a.name} / {b.name}" for lab in labelers for a, b in self.duplicates.get(lab, [])]
-
 
 def index_masks(folder: str | Path) -> IndexedMasks:
     """Every ``*.tiff`` directly in ``folder`` (not in subfolders), keyed like the official scorer.

@@ -31,11 +31,9 @@ MIME_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 @dataclass
 class DetailsPage:
-    """The page's HTML, how many gallery images it shows of those drawn, and notes for the log."""
+    """The page's HTML and notes for the log."""
 
     html: str
-    images_shown: int = 0
-    images_drawn: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -112,11 +110,9 @@ def scored_page(outcome: UploadOutcome, reference: ReferenceContext, work_dir: P
     if report.segmentation is not None and report.segmentation.images:
         items = _embedded_gallery(outcome, reference, work_dir, suffix=suffix, worst=worst,
                                   show_reference=show_reference, notes=page.notes)
-    page.images_drawn = len(items)
     for shown in range(len(items), -1, -1):  # the worst first: drop from the end until it fits
         page.html = h.page(TITLE, sections + [_gallery_html(items[:shown], len(items), max_bytes,
                                                             show_reference)])
-        page.images_shown = shown
         if page.size <= max_bytes:
             break
     return page
