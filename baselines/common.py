@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,12 @@ def selection_record(split: str, chosen: Sequence[str]) -> dict[str, object]:
     return {"split": split, "chosen_on_it": list(chosen), "optimistic": True,
             "note": f"{' and '.join(chosen)} chosen on '{split}', whose figures these are: "
                     "optimistic; score a split not used for choosing for a fair estimate"}
+
+
+def options_record(options: Any) -> dict[str, Any]:
+    """A command's options (a dataclass) as ``metrics.json`` and ``prediction.json`` record them:
+    every field in order, paths as text."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}
 
 
 def run_kind(metrics: dict[str, Any]) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from baselines.common import (
-    PREDICTION_FILE, SUBMISSION_DIR, prepare_output, refuse_run_as_output,
+    PREDICTION_FILE, SUBMISSION_DIR, options_record, prepare_output, refuse_run_as_output,
 )
 from baselines.runtime import session
 from baselines.seg.data import load_samples
@@ -111,6 +111,8 @@ def predict_seg(opts: PredictSegOptions, *, note: Callable[[str], None] = lambda
         seconds = time.perf_counter() - tick
         sources = [m.describe() for m in members]
         device, precision = str(runtime.device), runtime.precision
+    options = options_record(opts)
+    options["members"] = [str(p) for p in options.pop("members")]  # as text, last
     record = {
         "command": "predict seg", "split": name, "queries": str(queries), "images": str(images_dir),
         "members": sources, "threshold": threshold, "tta": opts.tta, "n_predicted": len(samples),
@@ -119,8 +121,7 @@ def predict_seg(opts: PredictSegOptions, *, note: Callable[[str], None] = lambda
         "device": device, "precision": precision, "notes": notes,
         "timings": {"predict_s": seconds, "total_s": time.perf_counter() - started,
                     "photos_per_s": len(samples) / seconds if seconds else None},
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()
-                    if k != "members"} | {"members": [str(p) for p in opts.members]},
+        "options": options,
     }
     write_atomic(output / PREDICTION_FILE, dumps_strict(record))
     return PredictSegResult(record, Path(packed.output), output / SUBMISSION_DIR / MASKS_PRED_DIR,

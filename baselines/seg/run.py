@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ContextManager
 
 from baselines.common import (
-    METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, prepare_output, selection_record,
+    METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, options_record, prepare_output, selection_record,
 )
 from baselines.runtime import Runtime, session
 from baselines.seg.data import DEFAULT_TARGET, SegSample, drop_mismatched, load_samples
@@ -211,7 +211,7 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
     timings["total_s"] = time.perf_counter() - started
     metrics = {
         "baseline": "seg",
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        "options": options_record(opts),
         "device": str(runtime.device), "precision": runtime.precision,
         "world_size": runtime.world_size, "prompts_cut_at_77_tokens": prompts_cut,
         "epochs": outcome.history, "best_epoch": outcome.best_epoch,

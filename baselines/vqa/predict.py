@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from baselines.common import (
-    MODEL_DIR, PREDICTION_FILE, SUBMISSION_DIR, prepare_output, read_run_metrics,
+    MODEL_DIR, PREDICTION_FILE, SUBMISSION_DIR, options_record, prepare_output, read_run_metrics,
     refuse_run_as_output,
 )
 from baselines.vqa.data import SplitData, load_split
@@ -96,7 +96,7 @@ def predict_vqa(opts: PredictVqaOptions, *, log: Callable[[str], None] = lambda 
         "n_predicted": len(records), "submission": str(path), "submission_valid": report.valid,
         "submission_warnings": sorted(report.codes("warning")), "device": device,
         "seconds": round(time.perf_counter() - started, 3),
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        "options": options_record(opts),
     }
     write_atomic(Path(opts.output) / PREDICTION_FILE, dumps_strict(record))
     return PredictVqaResult(record, path, report)

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.common import (METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, prepare_output,
-                              selection_record)
+from baselines.common import (METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, options_record,
+                              prepare_output, selection_record)
 from baselines.vqa.vlm.options import BACKENDS, VlmOptions
 from baselines.vqa.vlm.store import RESPONSES_FILE
 from baselines.vqa.data import (FamilyOptions, SplitData, family_answers, load_family_options,
@@ -276,7 +276,7 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
         "submission_valid": report.valid,
         "submission_warnings": sorted(report.codes("warning")),
         "notes": notes, "seconds": round(time.perf_counter() - started, 3),
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        "options": options_record(opts),
     })
     metrics_file = Path(opts.output) / METRICS_FILE
     write_atomic(metrics_file, dumps_strict(metrics))
