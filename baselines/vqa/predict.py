@@ -20,12 +20,11 @@ from baselines.common import (
 )
 from baselines.vqa.data import SplitData, load_split
 from baselines.vqa.decoding import to_record
+from baselines.vqa.run import AnswerSets, write_and_validate
 from baselines.vqa.saved import SAVED_METHODS, load_prior, load_text
 from magic_submit.dataset import DatasetLayout, locate_split, split_name
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import dumps_strict, write_atomic
-
-AnswerSets = list[dict[str, tuple[int, ...]]]
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,6 @@ def answer(method: str, folder: Path, split: SplitData, layout: DatasetLayout, *
 def predict_vqa(opts: PredictVqaOptions, *, log: Callable[[str], None] = lambda text: None,
                 note: Callable[[str], None] = lambda text: None) -> PredictVqaResult:
     """Answer ``opts.split`` with the run in ``opts.run`` (see the module doc)."""
-    from baselines.vqa.run import write_and_validate
-
     started = time.perf_counter()
     method = run_method(opts.run)
     refuse_run_as_output(Path(opts.output), [opts.run])
