@@ -137,19 +137,22 @@ def not_a_list_effect(data: object) -> str:
     return f"holds {kind}: the official scorer crashes taking its length (TypeError)"
 
 
+def _not_a_list(data: object, source: str) -> MalformedRecordError:
+    return MalformedRecordError(not_a_list_effect(data), source=source, code="cvqa-not-list",
+                                hint="write a JSON list with one object per encounter")
+
+
 def _length(data: object, source: str) -> int:
     """``len(data)`` as the official scorer takes it first; a value without one crashes it."""
     if isinstance(data, (list, tuple, dict, str)):
         return len(data)
-    raise MalformedRecordError(not_a_list_effect(data), source=source, code="cvqa-not-list",
-                               hint="write a JSON list with one object per encounter")
+    raise _not_a_list(data, source)
 
 
 def _records(data: object, source: str) -> Sequence[Mapping]:
     if isinstance(data, (list, tuple)):
         return data
-    raise MalformedRecordError(not_a_list_effect(data), source=source, code="cvqa-not-list",
-                               hint="write a JSON list with one object per encounter")
+    raise _not_a_list(data, source)
 
 
 def empty_system_scores() -> dict[str, float | int]:
