@@ -21,9 +21,9 @@ from pathlib import PurePath
 from evaluation.facts import DEFAULT_SUFFIX, IMAGE_ID_PATTERN, encounter_of_image
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "IMAGE_ID_PATTERN", "MASK_EXTENSION", "MASK_SEPARATOR", "TIFF_EXTENSIONS",
-    "encounter_of_image", "image_id_from_file", "is_scanned_mask_name", "mask_file_name",
-    "parse_mask_file_name",
+    "IMAGE_EXTENSIONS", "IMAGE_ID_PATTERN", "MASK_EXTENSION", "MASK_SEPARATOR",
+    "PROBABILITY_SUFFIX", "TIFF_EXTENSIONS", "encounter_of_image", "image_id_from_file",
+    "is_scanned_mask_name", "mask_file_name", "parse_mask_file_name", "probability_file_name",
 ]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
