@@ -44,6 +44,11 @@ HUB_HINT = (f"check the id; a private or gated model needs `hf auth login` (and 
             f"the cache only; {TINY_RANDOM} needs no download")
 
 
+# Hub id -> load from the cache only: one probe per id and process (a model and its processor,
+# or tokenizer, share their id).
+_PROBED: dict[str, bool] = {}
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 
@@ -89,7 +94,9 @@ def load_pretrained(load: Callable[..., Loaded], source: str, what: str) -> Load
                              f"{TINY_RANDOM}")
         source = str(local)
     elif not _offline():
-        cache_only = probe_hub(source, what)
+        if source not in _PROBED:
+            _PROBED[source] = probe_hub(source, what)
+        cache_only = _PROBED[source]
     try:
         with quiet_transformers():
             return load(source, local_files_only=True) if cache_only else load(source)

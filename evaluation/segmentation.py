@@ -144,9 +144,10 @@ def score_image(
     """Reduce one image to counts. ``pred_mask=None`` scores an empty prediction (``--allow-missing``).
 
     ``gold_masks`` maps annotator names to raw masks; they are used in the order given, which
-    should be ann0..ann3 as in the official scorer. Raises :class:`ShapeMismatchError` where the
-    official numpy operations fail (:func:`~evaluation.pixels.check_image_shapes`); a
-    single-pixel prediction stands for every pixel, as numpy broadcasts it.
+    should be ann0..ann3 as in the official scorer. Raises
+    :class:`evaluation.errors.ShapeMismatchError` where the official numpy operations fail
+    (:func:`~evaluation.pixels.check_image_shapes`); a single-pixel prediction stands for every
+    pixel, as numpy broadcasts it.
     """
     if not gold_masks:
         raise ValueError(f"{image_id}: no annotator mask")

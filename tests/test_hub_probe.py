@@ -109,3 +109,16 @@ def test_the_command_fails_in_one_attempt_without_retry_messages(sample_data: Pa
     assert done.returncode == 1, done.stderr
     assert "cannot download CLIPSeg model 'org/clipseg'" in done.stderr
     assert "Retry" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_one_probe_per_hub_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model and its processor share their id: the hub is asked once."""
+    import baselines.hub as hub
+
+    asked: list[str] = []
+    monkeypatch.setattr(hub, "_PROBED", {})
+    monkeypatch.setattr(hub, "probe_hub", lambda repo_id, what: asked.append(repo_id) or False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    loaded = [hub.load_pretrained(lambda source: source, "org/model", what)
+              for what in ("model", "processor")]
+    assert loaded == ["org/model", "org/model"] and asked == ["org/model"]

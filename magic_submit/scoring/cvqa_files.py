@@ -8,6 +8,7 @@ from typing import Any
 
 from evaluation.cvqa import CvqaResult, score_cvqa
 from evaluation.errors import ScoringError
+from evaluation.facts import CVQA_COUNT_KEY
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import read_json
 
@@ -38,7 +39,7 @@ def score_cvqa_files(pred_file: str | Path, ref_file: str | Path, *,
     except ScoringError as error:
         raise MagicError.from_scoring(error) from None
     notes: list[str] = []
-    if result.scores["number_cvqa_instances"] == 0 and isinstance(system, list):
+    if result.scores[CVQA_COUNT_KEY] == 0 and isinstance(system, list):
         notes.append(f"{pred_file.name} is an empty list: the official scorer scores CVQA 0.0 "
                      "with number_cvqa_instances = 0")
     elif result.missing:

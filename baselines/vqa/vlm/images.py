@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from magic_submit.masks import open_image
+from magic_submit.masks import image_size, open_image
 
 JPEG_QUALITY = 90
 
@@ -32,8 +32,8 @@ def sent_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 def stored_size(path: Path) -> tuple[int, int]:
     """(width, height) of a photo, read from its header only."""
-    with open_image(path) as image:
-        return image.size
+    height, width = image_size(path)
+    return width, height
 
 
 def load_photo(path: Path, longest: int) -> Any:
