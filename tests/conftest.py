@@ -26,6 +26,14 @@ def sample_submission(sample_data: Path) -> Path:
     return sample_data / "submission"
 
 
+@pytest.fixture()
+def submission(tmp_path: Path, sample_submission: Path) -> Path:
+    """A writable copy of the sample submission, for tests that break it."""
+    from submission_cases import copy_submission
+
+    return copy_submission(sample_submission, tmp_path / "submission")
+
+
 @pytest.fixture(scope="session")
 def magic_score_file(tmp_path_factory, sample_data: Path, sample_submission: Path) -> bytes:
     """What ``magic score --output`` writes for the sample submission on the test split."""

@@ -18,13 +18,9 @@ from magic_submit.cli import app
 from magic_submit.dataset import load_encounters
 from magic_submit.validation import Problem, ValidationReport, validate_submission
 from submission_cases import (
-    CVQA, FIRST_ID, MASKS, copy_submission, mask_path, rewrite_mask, runner,
+    CVQA, FIRST_ID, MASKS, mask_path, rewrite_mask, runner,
 )
 
-
-@pytest.fixture()
-def submission(tmp_path: Path, sample_submission: Path) -> Path:
-    return copy_submission(sample_submission, tmp_path / "submission")
 
 
 def invoke(*args) -> tuple[int, str, str]:

@@ -9,16 +9,12 @@ import pytest
 
 from magic_submit.challenge import PARENT_BY_ID
 from submission_cases import (
-    CVQA, as_zip, copy_submission, edit_records, load_records, problems_of, save_records,
+    CVQA, as_zip, edit_records, load_records, problems_of, save_records,
     validate_cli,
 )
 
 ENC = "ENC00908"  # the first record of the sample submission
 
-
-@pytest.fixture()
-def submission(tmp_path: Path, sample_submission: Path) -> Path:
-    return copy_submission(sample_submission, tmp_path / "submission")
 
 
 def _write(sub: Path, raw: bytes) -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from builders import declare_tiff_size
 from submission_cases import (
-    FIRST_ID, FIRST_MASK, MASKS, as_zip, copy_submission, mask_path, problems_of, rename_mask,
+    FIRST_ID, FIRST_MASK, MASKS, as_zip, mask_path, problems_of, rename_mask,
     rewrite_mask, validate_cli,
 )
 
@@ -80,10 +80,6 @@ BROKEN = {
     "two files for one image": (_duplicate, "mask-duplicate", "masks_preds"),
 }
 
-
-@pytest.fixture()
-def submission(tmp_path: Path, sample_submission: Path) -> Path:
-    return copy_submission(sample_submission, tmp_path / "submission")
 
 
 @pytest.mark.parametrize("form", ["folder", "zip"])

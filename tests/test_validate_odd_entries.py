@@ -12,16 +12,12 @@ import pytest
 
 from magic_submit.challenge import PARENT_BY_ID
 from submission_cases import (
-    CVQA, FIRST_MASK, MASKS, as_zip, copy_submission, edit_records, mask_path, problems_of,
+    CVQA, FIRST_MASK, MASKS, as_zip, edit_records, mask_path, problems_of,
     validate_cli,
 )
 
 ENC = "ENC00908"  # the first record of the sample submission
 
-
-@pytest.fixture()
-def submission(tmp_path: Path, sample_submission: Path) -> Path:
-    return copy_submission(sample_submission, tmp_path / "submission")
 
 
 def test_masks_preds_that_is_a_file_is_named_as_such(submission: Path, sample_data: Path) -> None:

@@ -80,8 +80,8 @@ def predict_seg(opts: PredictSegOptions, *, note: Callable[[str], None] = lambda
     refuse_run_as_output(output, opts.members)
     prepare_output(output, PRODUCTS, overwrite=opts.overwrite)
     layout, queries = locate_split(opts.split, opts.data)
-    samples = load_samples(layout.root, opts.split, need_masks=False, images_dir=opts.images)
     images_dir = Path(opts.images) if opts.images else layout.require_images(opts.split)
+    samples = load_samples(layout.root, opts.split, need_masks=False, images_dir=images_dir)
     name = split_name(opts.split)
     on_start(len(samples))
     notes: list[str] = []
