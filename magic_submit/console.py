@@ -116,6 +116,16 @@ def progress_counter(description: str, total: int | None = None, *, enabled: boo
                               lambda count: progress.update(task, total=count))
 
 
+def messages(quiet: bool) -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """(log, note): progress lines and caveats on stderr, both silent with ``--quiet``."""
+
+    def log(text: str) -> None:
+        if not quiet:
+            stderr.print(text, markup=False, highlight=False)
+
+    return log, (lambda text: None) if quiet else note
+
+
 def report_error(error: MagicError) -> None:
     """Print an input error to stderr."""
     stderr.print(f"[bold red]error:[/] {escape(error.render())}", markup=True, highlight=False)

@@ -134,13 +134,11 @@ def _epoch_reporter(quiet: bool) -> Iterator[Any]:
     """Lines on stderr and, on a terminal, a bar over the epochs from training's start to the
     end of the run (run_seg reports on rank 0 only)."""
     from baselines.seg.run import Reporter
-    from magic_submit.console import progress_counter, progress_enabled, stderr
+    from magic_submit.console import messages, progress_counter, progress_enabled
 
     shown, advance = 0, (lambda: None)  # epochs on the bar, and the bar's step
 
-    def message(text: str) -> None:
-        if not quiet:
-            stderr.print(text, markup=False, highlight=False)
+    message, _ = messages(quiet)
 
     def epoch(record: dict) -> None:
         nonlocal shown

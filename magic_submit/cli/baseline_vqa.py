@@ -138,12 +138,10 @@ def vqa_command(
         require_modules(("sklearn",), "text", "--shots", json_output=json_output)
     from baselines.vqa.run import VqaOptions, dry_run_vqa, run_vqa
     from baselines.vqa.vlm.options import VlmOptions
-    from magic_submit.console import exit_with_error, note, progress_enabled, stderr
+    from magic_submit.console import exit_with_error, messages, progress_enabled
     from magic_submit.errors import MagicError
 
-    def message(text: str) -> None:
-        if not quiet:
-            stderr.print(text, markup=False, highlight=False)
+    message, caveat = messages(quiet)
 
     def on_epoch(record: dict[str, Any]) -> None:
         valid = record.get("valid")
@@ -168,11 +166,11 @@ def vqa_command(
         if dry_run:
             vm.show_dry_run(dry_run_vqa(options), json_output)
             return
-        result = run_vqa(options, log=message, note=(lambda text: None) if quiet else note,
+        result = run_vqa(options, log=message, note=caveat,
                          on_epoch=on_epoch, progress=progress_enabled(quiet))
     except MagicError as error:
         exit_with_error(error, json_output=json_output)
     if not quiet:
         for problem in result.validation.warnings:
-            note(f"{problem.code}: {problem.message}")
+            caveat(f"{problem.code}: {problem.message}")
     _show(result.metrics, json_output)

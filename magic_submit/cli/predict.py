@@ -28,17 +28,6 @@ OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace what
 JsonOption = Annotated[bool, json_option("prediction.json: split, run, threshold, timings")]
 
 
-def _messages(quiet: bool) -> tuple[Any, Any]:
-    """(log, note) callbacks: progress lines and caveats on stderr unless ``quiet``."""
-    from magic_submit.console import note, stderr
-
-    def log(text: str) -> None:
-        if not quiet:
-            stderr.print(text, markup=False, highlight=False)
-
-    return log, (lambda text: None) if quiet else note
-
-
 def _show(record: dict[str, Any], json_output: bool, what: str) -> None:
     from magic_submit.console import print_json, stdout
 
@@ -106,10 +95,10 @@ def seg_command(
     require_modules(("torch", "transformers"), "baselines", "magic predict seg",
                     json_output=json_output)
     from baselines.seg.predict_run import PredictSegOptions, predict_seg
-    from magic_submit.console import exit_with_error, progress_counter, progress_enabled
+    from magic_submit.console import exit_with_error, messages, progress_counter, progress_enabled
     from magic_submit.errors import MagicError
 
-    _, note = _messages(quiet)
+    _, note = messages(quiet)
     options = PredictSegOptions(
         data=data, output=output, members=(run,) if run is not None else tuple(ensemble or ()),
         run_only=run is not None, split=split, images=images, threshold=threshold, tta=tta,
@@ -146,10 +135,10 @@ def vqa_command(
     """
     check_choice(device, DEVICE_CHOICES, "--device")
     from baselines.vqa.predict import PredictVqaOptions, predict_vqa, run_method
-    from magic_submit.console import exit_with_error
+    from magic_submit.console import exit_with_error, messages
     from magic_submit.errors import MagicError
 
-    log, note = _messages(quiet)
+    log, note = messages(quiet)
     try:
         method = run_method(run)
         require_modules(*NEEDS[method], f"a '{method}' run", json_output=json_output)
