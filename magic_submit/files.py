@@ -18,6 +18,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
+from magic_submit.challenge import MASKS_PRED_DIR
+
 FILE, FOLDER, FIFO, DEVICE, SOCKET, BROKEN_LINK, MISSING, UNREACHABLE = (
     "file", "folder", "FIFO", "device", "socket", "broken link", "missing", "unreachable")
 
@@ -66,6 +68,12 @@ def entry_kind(path: str | Path) -> str:
 def official_effect(kind: str) -> str:
     """``"the official scorer hangs: ..."``: what the official scorer does opening such an entry."""
     return f"the official scorer {OFFICIAL_OUTCOME[kind]}"
+
+
+def masks_not_folder(kind: str) -> str:
+    """What a ``masks_preds`` entry of this kind (not a folder) means on the platform."""
+    return (f"{MASKS_PRED_DIR} is {describe(kind)}, not a folder: the official scorer finds no mask in "
+            "it and scores segmentation 0.0")
 
 
 def describe(kind: str) -> str:

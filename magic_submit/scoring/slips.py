@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from evaluation.facts import ENCOUNTER_KEY, PARENT_BY_ID, encounter_key, is_scored_key
 from magic_submit.challenge import CVQA_SUBMISSION_FILE, MASKS_PRED_DIR
-from magic_submit.files import FOLDER, MISSING, describe
+from magic_submit.files import FOLDER, MISSING, masks_not_folder
 from magic_submit.scoring.cvqa_files import CvqaReport
 from magic_submit.scoring.segmentation_files import SegmentationReport
 from magic_submit.submission import SubmissionFiles
@@ -148,9 +148,8 @@ def part_warnings(submission: SubmissionFiles, cvqa: CvqaReport | None) -> list[
     warnings = []
     if submission.masks_kind not in (FOLDER, MISSING):
         warnings.append(ScoreWarning(
-            "masks-not-folder", f"{MASKS_PRED_DIR} is {describe(submission.masks_kind)}, not a "
-            "folder: the official scorer finds no mask in it and scores segmentation 0.0 "
-            f"({_REFUSED} it)", (str(submission.masks_path),),
+            "masks-not-folder", f"{masks_not_folder(submission.masks_kind)} ({_REFUSED} it)",
+            (str(submission.masks_path),),
             f"make {MASKS_PRED_DIR}/ a folder holding the masks"))
     data = cvqa.system_data if cvqa is not None else None
     if isinstance(data, (dict, str)) and not data:

@@ -102,9 +102,11 @@ def imported_names(source: str, module: str, is_package: bool) -> set[str]:
     return names
 
 
-def module_closure(entry: str = ENTRY_MODULE) -> dict[str, Path]:
-    """Module name -> source file of every project module ``entry`` needs, with its packages."""
-    dirs = _package_dirs()
+def module_closure(entry: str = ENTRY_MODULE,
+                   dirs: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Module name -> source file of every project module ``entry`` needs, with its packages
+    (``dirs``: the packages' folders, :func:`_package_dirs` by default)."""
+    dirs = dirs if dirs is not None else _package_dirs()
     found: dict[str, Path] = {}
     todo = [entry]
     while todo:
@@ -206,13 +208,13 @@ def export_bundle(path: str | Path, *, command: str | None = None,
                   dockerfile: bool = False) -> Bundle:
     """Write the scoring-program zip to ``path``; ``command``: :func:`platform_command`'s."""
     path = Path(path)
-    modules = module_closure()
+    dirs = _package_dirs()
+    modules = module_closure(dirs=dirs)
     check_imports(modules)
     files: dict[str, str | bytes] = {METADATA_FILE: metadata_yaml(command or platform_command()),
                                      ENTRY_SCRIPT: entry_script()}
     if dockerfile:
         files[DOCKERFILE] = dockerfile_text()
-    dirs = _package_dirs()
     for name, source in modules.items():
         files[source.relative_to(dirs[name.split(".")[0]].parent).as_posix()] = source.read_bytes()
     buffer = io.BytesIO()

@@ -14,7 +14,7 @@ from pathlib import Path
 from magic_submit.challenge import CVQA_SUBMISSION_FILE, DEFAULT_SUFFIX, MASKS_PRED_DIR
 from magic_submit.dataset import Encounter
 from magic_submit.errors import MagicError
-from magic_submit.files import FILE, FOLDER, MISSING, describe, official_effect
+from magic_submit.files import FILE, FOLDER, MISSING, describe, masks_not_folder, official_effect
 from magic_submit.submission import SubmissionFiles, open_submission
 from magic_submit.validation.cvqa_check import check_records, read_cvqa
 from magic_submit.validation.masks_check import check_masks
@@ -62,9 +62,8 @@ def _odd_part_problems(sub: SubmissionFiles) -> list[Problem]:
     """``masks_preds`` that is not a folder, ``data_cvqa_sys.json`` that is not a file."""
     problems = []
     if sub.masks_kind not in (FOLDER, MISSING):
-        problems.append(Problem.of("masks-not-folder", f"{MASKS_PRED_DIR} is "
-                                   f"{describe(sub.masks_kind)}, not a folder: the scorer finds no "
-                                   "mask in it and scores segmentation 0.0", file=MASKS_PRED_DIR))
+        problems.append(Problem.of("masks-not-folder", masks_not_folder(sub.masks_kind),
+                                   file=MASKS_PRED_DIR))
     if sub.cvqa_kind not in (FILE, MISSING):
         problems.append(Problem.of("cvqa-not-file", f"{CVQA_SUBMISSION_FILE} is "
                                    f"{describe(sub.cvqa_kind)}, not a file: "
