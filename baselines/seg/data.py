@@ -2,7 +2,7 @@
 
 Image ids come from each encounter's ``image_ids`` (never from positions); the annotator masks of
 an image are the ``{image_id}_mask_annK.tiff`` files of the split's mask folder, found as the
-official scorer finds them (:func:`magic_submit.scoring.mask_index.index_masks`).
+official scorer finds them (:func:`magic_submit.mask_index.index_masks`).
 
 Training target (``--target``):
 
@@ -35,7 +35,7 @@ from magic_submit.challenge import ANNOTATORS
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
 from magic_submit.masks import image_size, mask_shape, read_mask
-from magic_submit.scoring.mask_index import index_masks
+from magic_submit.mask_index import index_masks
 
 TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
 DEFAULT_TARGET = "or"  # the paper's

@@ -17,7 +17,7 @@ from magic_submit.challenge import DEFAULT_SUFFIX
 from magic_submit.errors import MagicError
 from magic_submit.masks import read_mask
 from magic_submit.reporting.overlay import GALLERY_MAX_SIDE, render_overlay
-from magic_submit.scoring.mask_index import index_masks
+from magic_submit.mask_index import index_masks
 
 GALLERY_DIR = "gallery"
 

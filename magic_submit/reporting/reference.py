@@ -17,7 +17,7 @@ from magic_submit.challenge import ENCOUNTER_KEY
 from magic_submit.dataset import DatasetLayout, Encounter, load_encounters
 from magic_submit.jsonio import read_json
 from magic_submit.naming import IMAGE_EXTENSIONS, encounter_of_image, image_id_from_file
-from magic_submit.scoring.mask_index import index_masks
+from magic_submit.mask_index import index_masks
 from magic_submit.submission import ReferenceFiles, open_reference
 
 

@@ -28,7 +28,7 @@ from magic_submit.challenge import DEFAULT_WORKERS
 from magic_submit.errors import MagicError, MissingPredictionsError
 from magic_submit.masks import MaskFileError, open_mask
 from magic_submit.naming import parse_mask_file_name
-from magic_submit.scoring.mask_index import IndexedMasks, index_masks
+from magic_submit.mask_index import IndexedMasks, index_masks
 from magic_submit.validation.mask_content import MaskFacts, mask_facts
 
 

@@ -1,7 +1,7 @@
 """Checks of a submission's ``masks_preds/``: names as the scorer matches them, then each mask's content.
 
 Names are matched with the scorer's own reading
-(:func:`magic_submit.scoring.mask_index.index_masks`); a file it
+(:func:`magic_submit.mask_index.index_masks`); a file it
 will not match is traced to the split image it was meant for (:mod:`.mask_names`), so the problem
 names the image and the expected name instead of only "image missing". Each mask the scorer will
 read is then read once (:func:`magic_submit.masks.read_mask`, which refuses a header claiming an
@@ -23,7 +23,7 @@ from magic_submit.masks import MaskFileError, read_mask
 from magic_submit.naming import (
     TIFF_EXTENSIONS, is_scanned_mask_name, mask_file_name, parse_mask_file_name,
 )
-from magic_submit.scoring.mask_index import index_masks
+from magic_submit.mask_index import index_masks
 from magic_submit.validation.mask_content import (
     MODEL_INPUT_SIDES, MaskFacts, content_problems, mask_facts,
 )

@@ -108,7 +108,7 @@ def reference_masks_dir(reference: Path, split_name: str | None) -> Path:
 
 def sizes_from_reference(targets: SplitTargets, reference: Path) -> ExpectedSizes:
     """Sizes from the reference masks' TIFF headers (the first annotator found per image)."""
-    from magic_submit.scoring.mask_index import index_masks
+    from magic_submit.mask_index import index_masks
 
     folder = reference_masks_dir(reference, targets.split_name)
     index = index_masks(folder)
