@@ -129,7 +129,7 @@ def _record_problems(index: int, record: Mapping, rel: str,
         if key == ENCOUNTER_KEY:
             continue
         where = {"file": rel, "encounter_id": enc, "qid": str(key)}
-        if not isinstance(key, str) or not is_scored_key(key):  # non-str keys: in-memory records
+        if not is_scored_key(key):  # a key that is not a str (records built in memory) included
             meant = suggest_qid(str(key))
             problems.append(Problem.of("cvqa-ignored-key", f"record {index}: key {key!r} is not 11 "
                                        "characters long: the scorer ignores it",
