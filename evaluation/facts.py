@@ -127,10 +127,7 @@ def encounter_of_image(image_id: str) -> str:
     >>> encounter_of_image("IMG_ENC00852_00001"), encounter_of_image("IMG_X_1")
     ('ENC00852', 'X')
     """
-    match = IMAGE_ID_PATTERN.match(image_id)
-    if match:
-        return match["encounter"]
-    parts = image_id.split("_")
+    parts = image_id.split("_")  # IMAGE_ID_PATTERN's "encounter" group, for a well-formed id
     return parts[1] if len(parts) > 2 else image_id
 
 
