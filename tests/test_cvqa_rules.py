@@ -223,3 +223,33 @@ def test_shape_mismatch_error_defaults() -> None:
     assert str(ScoringError("m", source="s", ids=["a", "b"])) == "s: m: a, b"
     assert str(ScoringError("m")) == "m" and str(ScoringError("m", ids=["a"])) == "m: a"
     assert math.isclose(iom([1, 2, 3], [1, 2]), 2 / 3)
+
+
+def test_each_file_is_named_in_its_own_errors() -> None:
+    for gold, system, source in (([{"encounter_id": 5}], [record("E")], "g.json"),
+                                 ([record("E")], [{"encounter_id": 5}], "s.json")):
+        with pytest.raises(MalformedRecordError) as info:
+            score_cvqa(gold, system, gold_source="g.json", system_source="s.json")
+        assert info.value.source == source
+    with pytest.raises(MalformedRecordError) as info:
+        score_cvqa(None, [record("E")])
+    assert info.value.message == ("holds a JSON null: the official scorer crashes taking its "
+                                  "length (TypeError)")
+
+
+def test_twenty_one_unhashable_answers_show_twenty() -> None:
+    gold = [record(f"E{i:02d}") for i in range(21)]
+    message = score_cvqa_error(gold, [record(f"E{i:02d}", CQID010_001=[i]) for i in range(21)])
+    assert message.endswith("E19/CQID010: list [19] (+1 more)")
+
+
+def test_padding_and_errors_of_the_facts() -> None:
+    from evaluation.facts import PARENT_BY_ID, encounter_of_image
+
+    with pytest.raises(ValueError) as info:
+        PARENT_BY_ID["CQID010"].padded([0, 1])
+    assert str(info.value) == "CQID010 has 1 slots, got 2 answers"
+    assert PARENT_BY_ID["CQID020"].padded([]) == [9] * 9
+    assert [encounter_of_image(i) for i in ("IMG_ENC00852_00001", "IMG_X_1", "IMG_X", "X",
+                                            "IMG_A_B_C")] == ["ENC00852", "X", "IMG_X", "X", "A"]
+    assert repr(ScoringError("m")) == "ScoringError('m')" and ScoringError("m").args == ("m",)

@@ -284,3 +284,38 @@ def test_masks_read_back_as_written(tmp_path: Path) -> None:
     write_mask(tmp_path / "deep" / "m.tiff", mask)
     assert read_mask(tmp_path / "deep" / "m.tiff").tolist() == mask.tolist()
     assert tifffile.imread(tmp_path / "deep" / "m.tiff").dtype == np.uint8
+
+
+def test_every_name_problem_message() -> None:
+    cases = {
+        "readme.txt": (None, "file-ignored",
+                       "not a *.tiff mask of the split: the scorer ignores it"),
+        f"{ID}": (ID, "mask-extension", f"'no extension' is not read: the scorer reads only "
+                                        f"'*.tiff'; expected {ID}_mask_t1.tiff"),
+        f"{ID}.png": (ID, "mask-extension", f"'.png' is not read: the scorer reads only '*.tiff'; "
+                                            f"expected {ID}_mask_t1.tiff"),
+        "IMG_ENC00999_00001_mask_t1.tiff": ("IMG_ENC00999_00001", "mask-extra-image",
+                                            "IMG_ENC00999_00001 is not an image of the split"),
+        "other_mask_t1.tiff": (None, "file-ignored",
+                               "read as image 'other', which is not in the split"),
+        f"{ID}.jpg_mask_t1.tiff": (ID, "mask-name-image-extension",
+                                   f"the scorer reads the image id '{ID}.jpg'; expected "
+                                   f"{ID}_mask_t1.tiff"),
+        f"{ID}_v2_mask_t1.tiff": (ID, "mask-name-format", f"the scorer reads the image id "
+                                                          f"'{ID}_v2'; expected {ID}_mask_t1.tiff"),
+        f"{ID}_t1.tiff": (ID, "mask-name-format", f"no '_mask_t1' in the name; expected "
+                                                  f"{ID}_mask_t1.tiff"),
+        f"{ID}_mask_sys.tiff": (ID, "mask-wrong-suffix", f"suffix 'sys' instead of 't1'; expected "
+                                                         f"{ID}_mask_t1.tiff"),
+    }
+    for name, expected in cases.items():
+        assert name_problem(name, KNOWN, "t1") == expected, name
+
+
+def test_intended_images_of_a_split_with_other_ids() -> None:
+    known = {"photo_A", "photo_B.v2"}
+    assert intended_image_id("photo_A.png", known) == "photo_A"
+    assert intended_image_id("photo_A_mask_x.tiff", known) == "photo_A"
+    assert intended_image_id("photo_A_MASK.png", known) is None
+    assert intended_image_id("photo_B.v2.png", known) is None  # the id is cut at its first '.'
+    assert intended_image_id("x.photo_A", known) is None

@@ -229,3 +229,10 @@ def test_no_image_at_all() -> None:
                                                            "jaccard_meanofmean", "dice_meanofmax",
                                                            "dice_meanofmean", "jaccard", "dice")}}
     assert isinstance(zeros["number_segmentation_instances"], int)
+
+
+def test_no_image_gives_nan_quietly() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" from the official mean
+        scores = SegmentationAggregate().compute()
+    assert math.isnan(scores["dice_meanofmean"])

@@ -80,3 +80,48 @@ def test_flip_rate_counts_wins_and_half_ties() -> None:
     assert flip_rate(better, np.array([0.6, 0.6, 0.5, 0.4])) == 0.625
     assert math.isnan(flip_rate(np.array([]), np.array([])))
     assert math.isnan(flip_rate(better, np.array([0.1, 0.1, 0.1, math.nan])))
+
+
+def test_one_resample_and_the_dtype_of_every_shape() -> None:
+    assert resample_counts(3, 1, seed=4).tolist() == plain_counts(3, 1, 4)
+    assert resample_counts(1, 1).tolist() == [[1]]
+    for n, b in ((0, 3), (3, 0), (2, 2)):
+        assert resample_counts(n, b).dtype == np.int64
+
+
+def test_evaluate_is_quiet_on_zero_denominators() -> None:
+    import warnings
+
+    rows = [EncounterParentResult("ENC0", "CQID010", (0,), (0,), 1.0)]
+    table = build_metric_table([], rows, ["ENC0", "ENC1"], seg_scored=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 0/0 of an encounter never drawn is NaN, silently
+        values = evaluate(table, np.array([[0, 2], [2, 0]]))
+    assert math.isnan(values[0, 0]) and values[1, 0] == 1.0
+
+
+def test_both_parts_in_one_table_keep_their_columns() -> None:
+    from evaluation.bootstrap import CVQA_KEYS, SEG_KEYS
+    from evaluation.segmentation import score_image
+
+    image = score_image("IMG_ENC00001_00001", np.array([[1, 0]], np.uint8),
+                        {"ann0": np.array([[1, 1]], np.uint8)})
+    rows = [EncounterParentResult("ENC00001", p, (0,), (0,), 0.25) for p in ("CQID010", "CQID036")]
+    table = build_metric_table([image], rows, ["ENC00001"])
+    assert table.metrics == SEG_KEYS + CVQA_KEYS
+    point = dict(zip(table.metrics, point_estimate(table)))
+    assert point["jaccard"] == 0.5 and point["dice"] == 2 / 3 and point["jaccard_meanofmax"] == 0.5
+    assert point["accuracy_CQID010"] == 0.25 and point["accuracy_CQID036"] == 0.25
+    assert point["accuracy_all"] == 0.25 and math.isnan(point["accuracy_CQID011"])
+    only_cvqa = build_metric_table([image], rows, ["ENC00001"], seg_scored=False)
+    assert only_cvqa.metrics == CVQA_KEYS and only_cvqa.column("accuracy_CQID010") == 0
+    only_seg = build_metric_table([image], rows, ["ENC00001"], cvqa_scored=False)
+    assert only_seg.metrics == SEG_KEYS and only_seg.numerators.shape == (1, len(SEG_KEYS))
+
+
+def test_results_outside_the_resampled_set_are_named() -> None:
+    rows = [EncounterParentResult(f"ENC{i}", "CQID010", (0,), (0,), 1.0) for i in range(7)]
+    with pytest.raises(ValueError) as info:
+        build_metric_table([], rows, ["ENC0"], seg_scored=False)
+    assert str(info.value) == ("results for encounters outside the resampled set: ['ENC1', "
+                               "'ENC2', 'ENC3', 'ENC4', 'ENC5']")

@@ -122,3 +122,16 @@ def test_text_summary_lines_and_verdicts() -> None:
     unknown = report_of(Problem("made-up", "warning", "m", hint="h"))
     assert render_text(unknown).splitlines()[:3] == ["warning made-up: made-up (1)", "  m",
                                                      "  fix: h"]
+
+
+def test_text_with_one_culprit_shown_and_two_fixes() -> None:
+    report = report_of(Problem.of("cvqa-value-range", "a", hint="fix a"),
+                       Problem.of("cvqa-value-range", "b", hint="fix b"))
+    assert render_text(report, limit=1).splitlines()[:4] == [
+        "error cvqa-value-range: option index out of range (2)", "  a", "    fix: fix a",
+        "  ... and 1 more (--json or --all lists them)"]
+    bare = report_of(Problem("mask-size", "error", "m"))  # no hint of its own: the code's fix
+    assert render_text(bare).splitlines()[1:3] == ["  m", f"  fix: {CODES['mask-size'].fix}"]
+    unknown = report_of(Problem("made-up", "error", "m"))
+    assert render_text(unknown).splitlines()[:2] == ["error made-up: made-up (1)", "  m"]
+    assert "fix:" not in render_text(unknown)

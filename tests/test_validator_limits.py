@@ -269,3 +269,20 @@ def test_pages_and_channels_are_named_and_their_plane_compared() -> None:
     empty = content_problems(mask_facts(np.zeros((0,), np.uint8)), expected, file="m",
                              image_id="I")
     assert [p.code for p in empty] == ["mask-unreadable"]
+
+
+def test_value_examples_show_six_at_most_the_largest_last() -> None:
+    six = np.arange(6, dtype=np.int16).reshape(2, 3) * 2  # 0, 2, 4, 6, 8, 10
+    (problem,) = content_problems(mask_facts(six), (2, 3), file="m", image_id="I")
+    assert problem.message.startswith("values 0, 2, 4, 6, 8, 10 (int16):")
+    seven = np.arange(8, dtype=np.int16).reshape(2, 4) * 2  # 8 values: the first 5 and the last
+    (problem,) = content_problems(mask_facts(seven), (2, 4), file="m", image_id="I")
+    assert problem.message.startswith("values 0, 2, 4, 6, 8, 14 (int16):")
+    floats = np.array([[0.0, 0.25, 0.5]], np.float32)
+    (problem,) = content_problems(mask_facts(floats), (1, 3), file="m", image_id="I")
+    assert problem.message.startswith("values 0, 0.25, 0.5 (float32): the scorer counts 0 of its "
+                                      "2 non-zero pixels")
+    odd = mask_facts(np.array([[1 + 1j]]))
+    assert (odd.values, odd.examples, odd.nonzero) == ("other", ("complex128",), None)
+    (problem,) = content_problems(odd, (1, 1), file="m", image_id="I")
+    assert problem.message == "values complex128 (complex128): the scorer cannot cast them to uint8"
