@@ -253,3 +253,9 @@ def test_padding_and_errors_of_the_facts() -> None:
     assert [encounter_of_image(i) for i in ("IMG_ENC00852_00001", "IMG_X_1", "IMG_X", "X",
                                             "IMG_A_B_C")] == ["ENC00852", "X", "IMG_X", "X", "A"]
     assert repr(ScoringError("m")) == "ScoringError('m')" and ScoringError("m").args == ("m",)
+
+
+def test_missing_answers_are_looked_for_in_the_parents_scored_only() -> None:
+    partial = {k: v for k, v in record("E1").items() if not k.startswith("CQID036")}
+    result = score_cvqa([record("E1")], [partial], parents=["CQID010"])
+    assert result.scores["accuracy_CQID010"] == 1.0 and result.missing == ()

@@ -452,3 +452,90 @@ def test_outputs_written(tmp_path: Path) -> None:
                                   platform(tmp_path / "d", cvqa=False))
     nan_report.segmentation.scores["dice"] = float("nan")
     assert '"dice": NaN' in write_scores_json(nan_report, tmp_path / "o4").read_text()
+
+
+def test_warning_text_with_one_culprit_shown() -> None:
+    assert ScoreWarning("c", "2 things", ("a", "b")).text(limit=1) == "2 things: a (+1 more)"
+
+
+def test_one_pixel_and_duplicate_slips_are_refused_by_the_validator(tmp_path: Path) -> None:
+    two = np.array([[1, 0]], np.uint8)
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": two,
+                                          f"{IMG2}_mask_ann0.tiff": np.ones((1, 1), np.uint8),
+                                          "IMG_ENC00003_00001_mask_ann0.tiff": MASK})
+    sub = tmp_path / "res"
+    masks_folder(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": np.ones((1, 1), np.uint8),
+                                       f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
+    shutil.copy(sub / "masks_preds" / f"{IMG2}_mask_sys.tiff",
+                sub / "masks_preds" / f"{IMG2}_mask_sys.tiff.tiff")
+    opened = locate_submission_parts(sub, sub, is_zip=False)
+    report = score_submission(opened, ReferenceFiles(ref, None, "ref"), allow_missing=True)
+    texts = [w.text(limit=0) for w in report.warnings]
+    assert texts == [
+        f"1 prediction(s) in masks_preds/ come as two identical files read as one mask: the "
+        f"official result does not depend on which one its directory listing gives last (magic "
+        f"validate-submission refuses them): {IMG2}_mask_sys.tiff / {IMG2}_mask_sys.tiff.tiff; "
+        f"fix: keep exactly one file per image",
+        f"1 prediction(s) in masks_preds/ hold a single pixel: numpy broadcasts it over every "
+        f"pixel of the reference, so the official scorer scores each as a full mask of that value "
+        f"(all foreground if it is 1) (magic validate-submission refuses them): "
+        f"{IMG1}_mask_sys.tiff; fix: write each mask at its image's height x width"]
+    # The first image has no prediction (--allow-missing): the images after it are still looked at.
+    assert [r.image_id for r in report.segmentation.images][0] == IMG1
+
+
+def test_a_missing_prediction_before_a_slip_is_skipped_not_the_end(tmp_path: Path) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+                                          f"{IMG2}_mask_ann0.tiff": MASK})
+    sub = tmp_path / "res"
+    masks_folder(sub / "masks_preds", {f"{IMG2}_mask_sys.tiff": MASK * 255})
+    opened = locate_submission_parts(sub, sub, is_zip=False)
+    report = score_submission(opened, ReferenceFiles(ref, None, "ref"), allow_missing=True)
+    assert [(w.code, w.culprits) for w in report.warnings] == [
+        ("mask-values-255", (f"{IMG2}_mask_sys.tiff",))]
+
+
+def test_a_reference_with_pages_is_compared_by_its_plane(tmp_path: Path) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK[None]})
+    sub = tmp_path / "res"
+    masks_folder(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": MASK})
+    opened = locate_submission_parts(sub, sub, is_zip=False)
+    report = score_submission(opened, ReferenceFiles(ref, None, "ref"))
+    assert report.warnings == [] and report.segmentation.scores["dice"] == 1.0
+
+
+def test_answers_outside_the_gold_before_a_slip(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps([record("ENC1")]))
+    sub = tmp_path / "res"
+    sub.mkdir()
+    (sub / "data_cvqa_sys.json").write_text(json.dumps([
+        {**record("ENC9"), "CQID010-001": "x"}, {**record("ENC1"), "CQID010-002": "y",
+                                                 "CQID025-001": "0"}]))
+    opened = locate_submission_parts(sub, sub, is_zip=False)
+    report = score_submission(opened, ReferenceFiles(None, gold, "gold"))
+    (warning,) = report.warnings
+    # ENC9 is not scored; CQID010-002 is 11 characters of a scored family: read as officially.
+    assert warning.culprits == ("ENC1 CQID025-001 ('0')", "ENC1 CQID010-002 ('y')")
+
+
+def test_score_submission_passes_its_options_on(tmp_path: Path) -> None:
+    sub = submission(tmp_path, cvqa=False)
+    (sub.root / "masks_preds" / f"{IMG1}_mask_sys.tiff").rename(
+        sub.root / "masks_preds" / f"{IMG1}_mask_team.tiff")
+    ref = platform(tmp_path, cvqa=False)
+    started, done = [], []
+    report = score_submission(sub, ref, suffix="team", workers=1, on_start=started.append,
+                              on_image=lambda: done.append(1))
+    assert report.segmentation.scores["dice"] == 1.0 and started == [1] and done == [1]
+    assert report.notes == [] and report.cvqa is None
+
+
+def test_nothing_to_score_names_the_submission(tmp_path: Path) -> None:
+    sub = submission(tmp_path, cvqa=False)
+    with pytest.raises(MagicError) as info:
+        score_submission(sub, platform(tmp_path, masks=False), allow_missing=True)
+    assert info.value.file == str(sub.source)
+    report = score_submission(submission(tmp_path / "b", cvqa=False),
+                              platform(tmp_path / "b", cvqa=False), allow_missing=True)
+    assert report.notes == []  # no gold CVQA: nothing to say about the absent CVQA file
