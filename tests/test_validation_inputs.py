@@ -184,6 +184,8 @@ def test_summary_of_a_zip_without_cvqa(tmp_path: Path) -> None:
     sub = submission(tmp_path / "sub", cvqa=False)
     (sub / "answers.json").write_text("[]")
     (sub / "notes.json").write_text("[]")
+    (sub / "a_readme.txt").write_text("not JSON")  # sorted first, but not a JSON file
+    (sub / "a_folder.json").mkdir()  # nor is a folder
     report = validate_submission(sub, split_file(tmp_path))
     (problem,) = report.errors
     assert (problem.code, problem.hint) == (
