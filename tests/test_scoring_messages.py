@@ -539,3 +539,117 @@ def test_nothing_to_score_names_the_submission(tmp_path: Path) -> None:
     report = score_submission(submission(tmp_path / "b", cvqa=False),
                               platform(tmp_path / "b", cvqa=False), allow_missing=True)
     assert report.notes == []  # no gold CVQA: nothing to say about the absent CVQA file
+
+
+def truncated(path: Path, shape: tuple[int, int] = (60, 80)) -> None:
+    """A TIFF whose header is whole but whose pixel data is cut: it fails only when decoded."""
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(path, (rng.random(shape) < 0.5).astype(np.uint8), compression="zlib")
+    path.write_bytes(path.read_bytes()[:-200])
+
+
+def test_pixels_that_fail_to_decode_are_blamed_on_their_side(tmp_path: Path) -> None:
+    shape = (60, 80)
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.zeros(shape, np.uint8)})
+    truncated(ref / f"{IMG2}_mask_ann0.tiff")
+    pred = masks_folder(tmp_path / "pred", {f"{IMG2}_mask_sys.tiff": np.zeros(shape, np.uint8)})
+    truncated(pred / f"{IMG1}_mask_sys.tiff")
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref)
+    lines = info.value.message.splitlines()[1:]
+    assert lines[0].startswith(f"  [prediction] {pred / f'{IMG1}_mask_sys.tiff'}: not a readable "
+                               "TIFF (")
+    assert lines[1].startswith(f"  [reference] {ref / f'{IMG2}_mask_ann0.tiff'}: not a readable "
+                               "TIFF (")
+    assert "fix:" not in info.value.message  # the hints are given once, below the list
+
+
+def test_decoded_pixels_of_another_shape_than_the_header_said(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from magic_submit import masks
+
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    real_read = masks.MaskFile.read
+
+    def lying(self):
+        array = real_read(self)
+        return np.zeros((5, 5), np.uint8) if self.path.parent == pred else array
+
+    monkeypatch.setattr(masks.MaskFile, "read", lying)
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref)
+    assert info.value.message.splitlines()[1] == (
+        f"  [prediction] {pred / f'{IMG1}_mask_sys.tiff'}: prediction and reference sizes differ: "
+        "prediction (5, 5) vs reference (2, 3) (numpy cannot broadcast them)")
+
+
+@pytest.mark.parametrize("n, last", [(50, "  [prediction]"), (51, "  (+1 more)")])
+def test_fifty_failures_are_all_listed(tmp_path: Path, n: int, last: str) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+                                          for i in range(n)})
+    pred = masks_folder(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
+                                            np.zeros((4, 4), np.uint8) for i in range(n)})
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref, workers=1)
+    lines = info.value.message.splitlines()
+    assert len(lines) == 1 + min(n, 50) + (n > 50) and lines[-1].startswith(last)
+
+
+def test_segmentation_errors_whole(tmp_path: Path) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+                                          f"{IMG2}_mask_ann0.tiff": MASK})
+    assert score_segmentation(None, ref).notes == [
+        "no prediction folder: the official scorer scores segmentation 0.0 with "
+        "number_segmentation_instances = 0"]
+    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+                                            f"{IMG1}_mask_a.tiff": MASK,
+                                            f"{IMG1}_mask_b.tiff": MASK})
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref)
+    assert info.value.to_dict() == {
+        "code": None, "file": str(pred), "ids": [IMG2],
+        "message": "1 of 2 reference images have no *_mask_sys.tiff (the official scorer crashes)",
+        "hint": "write one mask per reference image, or pass --allow-missing to score them as "
+                "empty; files with other suffixes were found: a, b (see --suffix)"}
+    only_sys = masks_folder(tmp_path / "only", {f"{IMG1}_mask_sys.tiff": MASK})
+    with pytest.raises(MagicError) as info:
+        score_segmentation(only_sys, ref)
+    assert info.value.hint == ("write one mask per reference image, or pass --allow-missing to "
+                               "score them as empty")
+    empty_ref = tmp_path / "empty"
+    empty_ref.mkdir()
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, empty_ref)
+    assert info.value.to_dict() == {
+        "code": None, "file": str(empty_ref), "ids": [],
+        "message": "no reference mask (*.tiff) found (the official scorer crashes: "
+                   "ZeroDivisionError)", "hint": "pass the folder holding IMG_..._mask_annK.tiff"}
+
+
+def test_cvqa_files_are_named_by_their_role(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps([record("ENC1")]))
+    with pytest.raises(MagicError) as info:
+        score_cvqa_files(tmp_path / "none.json", gold)
+    assert (info.value.message, info.value.file) == ("submission CVQA file not found",
+                                                     str(tmp_path / "none.json"))
+    with pytest.raises(MagicError) as info:
+        score_cvqa_files(gold, tmp_path / "none.json")
+    assert info.value.message == "gold CVQA file not found"
+    bad_gold = tmp_path / "bad.json"
+    bad_gold.write_text(json.dumps([{"encounter_id": 3}]))
+    with pytest.raises(MagicError) as info:
+        score_cvqa_files(gold, bad_gold)
+    assert info.value.file == str(bad_gold)
+
+
+def test_per_image_rows_of_references_that_are_not_2d(tmp_path: Path) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.ones(6, np.uint8),
+                                          f"{IMG2}_mask_ann0.tiff": np.array(1, np.uint8)})
+    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.ones((2, 3), np.uint8),
+                                            f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
+    rows = {r["image_id"]: r for r in per_image_rows(score_segmentation(pred, ref))}
+    assert (rows[IMG1]["height"], rows[IMG1]["width"]) == (6, "")
+    assert (rows[IMG2]["height"], rows[IMG2]["width"]) == ("", "")
+    assert rows[IMG1]["jaccard_ann0"] == 1.0 and rows[IMG2]["jaccard_ann0"] == 1.0
