@@ -236,3 +236,51 @@ def test_no_image_gives_nan_quietly() -> None:
         warnings.simplefilter("error")  # no "mean of empty slice" from the official mean
         scores = SegmentationAggregate().compute()
     assert math.isnan(scores["dice_meanofmean"])
+
+
+def test_a_workspace_serves_every_image_of_one_size_without_allocating() -> None:
+    """The scorer's promise (evaluation.pixels.Workspace): no new buffer per image."""
+    work = Workspace()
+    golds = {"ann0": A([[1, 0, 1], [0, 1, 1]], np.uint8), "ann1": A([[1, 1, 0], [0, 0, 1]])}
+    first = score_image("IMG_1", A([[1, 1, 0], [0, 0, 0]], np.float32), golds, work)
+    buffers = dict(work._buffers)  # what the first image allocated
+    assert {name: (b.dtype, b.size) for name, b in buffers.items()} == {
+        "pred": (np.bool_, 6), "gold": (np.bool_, 6), "votes": (np.uint8, 6),
+        "majority": (np.bool_, 6)}
+    second = score_image("IMG_2", A([[1, 1, 0], [0, 0, 0]], np.float32), golds, work)
+    assert work._buffers.keys() == buffers.keys()
+    assert all(work._buffers[name] is b for name, b in buffers.items())
+    assert (first.tp, first.majority_tp) == (second.tp, second.majority_tp) == ((1, 2), 2)
+    small = work.buffer("pred", 1, np.bool_)
+    assert small.size == 1 and small.base is buffers["pred"]
+    fresh = Workspace()
+    assert fresh.buffer("x", 0, np.uint8).base.size == 1  # never an empty allocation
+    assert fresh.buffer("x", 1, np.uint8).base is fresh.buffer("x", 0, np.uint8).base
+    assert fresh.buffer("x", 2, np.uint8).base.size == 2  # grown, then kept
+    assert fresh.buffer("x", 2, np.uint8).base is fresh.buffer("x", 1, np.uint8).base
+
+
+def test_broadcast_votes_wrap_in_uint8_too() -> None:
+    # Shapes (1, 1) and (1, 2): the slow path; 128 + 128 wraps to 0 in uint8, as officially.
+    votes = majority_vote([A([[128]], np.uint8), A([[128, 0]], np.uint8)])
+    assert votes.tolist() == [False, True]
+    with pytest.raises(ValueError) as info:
+        majority_vote([])
+    assert str(info.value) == "majority vote of no annotator"
+
+
+def test_score_image_names_the_image_in_its_shape_errors() -> None:
+    gold = A([[1, 0, 0], [0, 0, 0]], np.uint8)
+    with pytest.raises(ShapeMismatchError) as info:
+        score_image("IMG_Q", np.zeros((4, 4), np.uint8), {"ann0": gold})
+    assert info.value.message == "prediction (4, 4) vs reference (2, 3)"
+    with pytest.raises(ShapeMismatchError) as info:
+        score_image("IMG_Q", gold, {"ann0": gold, "ann1": np.zeros((3, 2), np.uint8)})
+    assert info.value.message == ("the annotator masks of IMG_Q differ in shape and cannot be added "
+                                  "up: (2, 3), (3, 2)")
+
+
+def test_pred_pixels_count_the_prediction_as_compared_with_the_vote() -> None:
+    r = score_image("IMG_P", A([[1, 1, 1], [0, 0, 0]], np.uint8),
+                    {"ann0": A([[1, 0, 0], [0, 0, 1]], np.uint8)})
+    assert (r.majority_tp, r.majority_fp, r.majority_fn, r.pred_pixels) == (1, 2, 1, 3)

@@ -125,3 +125,9 @@ def test_results_outside_the_resampled_set_are_named() -> None:
         build_metric_table([], rows, ["ENC0"], seg_scored=False)
     assert str(info.value) == ("results for encounters outside the resampled set: ['ENC1', "
                                "'ENC2', 'ENC3', 'ENC4', 'ENC5']")
+
+
+def test_a_single_paired_resample() -> None:
+    assert flip_rate(np.array([1.0]), np.array([0.0])) == 0.0
+    assert flip_rate(np.array([0.0]), np.array([1.0])) == 1.0
+    assert interval(np.array([2, 4, 6]), confidence=0.5) == (3.0, 5.0)  # ints are fine too

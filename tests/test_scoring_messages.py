@@ -653,3 +653,14 @@ def test_per_image_rows_of_references_that_are_not_2d(tmp_path: Path) -> None:
     assert (rows[IMG1]["height"], rows[IMG1]["width"]) == (6, "")
     assert (rows[IMG2]["height"], rows[IMG2]["width"]) == ("", "")
     assert rows[IMG1]["jaccard_ann0"] == 1.0 and rows[IMG2]["jaccard_ann0"] == 1.0
+
+
+def test_duplicates_outside_the_reference_do_not_hide_the_next_pair(tmp_path: Path) -> None:
+    outside = "IMG_ENC00000_00001"  # sorted before IMG1: its pair comes first
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = masks_folder(tmp_path / "pred", {f"{outside}_mask_sys.tiff": MASK,
+                                            f"{outside}_mask_sys.tiff.tiff": 1 - MASK,
+                                            f"{IMG1}_mask_sys.tiff": MASK,
+                                            f"{IMG1}_mask_sys.tiff.tiff": MASK})
+    report = score_segmentation(pred, ref)
+    assert report.identical_duplicates == [f"{IMG1}_mask_sys.tiff / {IMG1}_mask_sys.tiff.tiff"]

@@ -46,7 +46,7 @@ def name_problem(name: str, known: Container[str], suffix: str) -> tuple[str | N
     Call it only for names that are not ``{split image}_mask_{suffix}.tiff``.
     """
     intended = intended_image_id(name, known)
-    right = mask_file_name(intended, suffix) if intended else None
+    right = mask_file_name(intended or "", suffix)  # named only when intended is known
     if not is_scanned_mask_name(name):
         if intended is None:
             return None, "file-ignored", "not a *.tiff mask of the split: the scorer ignores it"
