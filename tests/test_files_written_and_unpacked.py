@@ -162,3 +162,71 @@ def test_reference_errors_name_the_folder_and_every_place_looked(tmp_path: Path)
         open_reference(tmp_path, "valid")
     looked = info.value.message.split("(looked for ")[1].rstrip(")").split(", ")
     assert len(looked) >= 2 and all(p.startswith(str(tmp_path)) for p in looked)
+
+
+def test_the_mode_follows_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        write_atomic(tmp_path / "shared.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o664
+
+
+def test_archive_limits_and_refusals_whole(tmp_path: Path) -> None:
+    import stat
+
+    from magic_submit.archive import ZipLimits
+
+    def refused(entries: list, limits: ZipLimits = ZipLimits(), flag: int = 0) -> dict:
+        archive = tmp_path / f"z{len(list(tmp_path.iterdir()))}.zip"
+        with zipfile.ZipFile(archive, "w") as handle:
+            for name, data, *mode in entries:
+                info = zipfile.ZipInfo(name)
+                if mode:
+                    info.external_attr = mode[0] << 16
+                handle.writestr(info, data)
+        if flag:
+            raw = bytearray(archive.read_bytes())
+            for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+                raw[raw.find(signature) + offset] |= flag
+            archive.write_bytes(bytes(raw))
+        out = tmp_path / (archive.stem + "_out")
+        out.mkdir()
+        with pytest.raises(UnsafeZipError) as info:
+            extract_zip(archive, out, limits)
+        assert list(out.iterdir()) == []
+        result = info.value.to_dict()
+        assert result.pop("file") == str(archive) and result.pop("ids") == []
+        return result
+
+    assert refused([("a", b"1"), ("b", b"2")], ZipLimits(max_entries=1)) == {
+        "code": "zip-too-many-entries", "message": "2 entries exceed the limit of 1", "hint": None}
+    assert refused([("link", b"/etc/passwd", stat.S_IFLNK | 0o777)]) == {
+        "code": "zip-symlink", "message": "entry 'link' is a symbolic link",
+        "hint": "zip the files themselves, not links"}
+    assert refused([("a.json", b"[]")], flag=1) == {
+        "code": "zip-encrypted", "message": "entry 'a.json' is encrypted",
+        "hint": "zip without a password"}
+    assert refused([("a", b"12345")], ZipLimits(max_file_bytes=4)) == {
+        "code": "zip-too-large", "hint": None,
+        "message": "the archive unpacks to more than the size limit (zip bomb?)"}
+    # A folder entry the system cannot create (here a 300-character name) is a zip that cannot
+    # be unpacked, as a file entry of such a name is; not "an entry stored twice".
+    too_long = refused([("x" * 300 + "/", b"")])
+    assert (too_long["code"], too_long["hint"]) == ("zip-corrupt", None)
+    assert too_long["message"].startswith(f"folder entry {'x' * 300!r} cannot be created ([Errno ")
+    assert refused([("y" * 300, b"1")])["code"] == "zip-corrupt"
+
+
+def test_folders_come_in_any_order_and_files_find_their_parents(tmp_path: Path) -> None:
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr(zipfile.ZipInfo("masks_preds/sub/"), b"")
+        handle.writestr(zipfile.ZipInfo("masks_preds/"), b"")
+        handle.writestr("masks_preds/deep/er/x.tiff", b"x")
+    out = tmp_path / "out"
+    out.mkdir()
+    extract_zip(archive, out)
+    assert (out / "masks_preds" / "deep" / "er" / "x.tiff").read_bytes() == b"x"
+    assert (out / "masks_preds" / "sub").is_dir()
