@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluation.errors import PREDICTION_SIDE, REFERENCE_SIDE, ShapeMismatchError
+from evaluation.errors import REFERENCE_SIDE, ShapeMismatchError
 from evaluation.facts import majority_threshold
 
 # A vote over annotator shapes that broadcast to more pixels than this is not computed.
@@ -126,7 +126,7 @@ def check_image_shapes(pred_shape: tuple[int, ...] | None, gold_shapes: Sequence
         raise ShapeMismatchError(f"the annotator masks{where} {what}: {_shapes_text(gold_shapes)}",
                                  side=REFERENCE_SIDE)
     raise ShapeMismatchError(f"prediction {tuple(pred_shape)} vs reference "
-                             f"{tuple(gold_shapes[0])}", side=PREDICTION_SIDE)
+                             f"{tuple(gold_shapes[0])}")  # side: the prediction (the default)
 
 
 class Workspace:

@@ -259,3 +259,11 @@ def test_missing_answers_are_looked_for_in_the_parents_scored_only() -> None:
     partial = {k: v for k, v in record("E1").items() if not k.startswith("CQID036")}
     result = score_cvqa([record("E1")], [partial], parents=["CQID010"])
     assert result.scores["accuracy_CQID010"] == 1.0 and result.missing == ()
+
+
+def test_a_value_without_length_is_described_as_what_it_is() -> None:
+    with pytest.raises(MalformedRecordError) as info:
+        score_cvqa([record("E")], 3)
+    assert info.value.message == ("holds a JSON number: the official scorer crashes taking its "
+                                  "length (TypeError)")
+    assert score_cvqa("", []).rows == () and score_cvqa({"E": 1}, []).rows == ()

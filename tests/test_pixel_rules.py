@@ -284,3 +284,15 @@ def test_pred_pixels_count_the_prediction_as_compared_with_the_vote() -> None:
     r = score_image("IMG_P", A([[1, 1, 1], [0, 0, 0]], np.uint8),
                     {"ann0": A([[1, 0, 0], [0, 0, 1]], np.uint8)})
     assert (r.majority_tp, r.majority_fp, r.majority_fn, r.pred_pixels) == (1, 2, 1, 3)
+
+
+def test_vote_and_shape_errors_say_whose_fault() -> None:
+    side = int(math.isqrt(MAX_VOTE_PIXELS)) + 1
+    with pytest.raises(ShapeMismatchError) as info:
+        vote_shape([(side, 1), (1, side)])
+    assert info.value.side == "reference"
+    with pytest.raises(ShapeMismatchError) as info:
+        check_image_shapes((1, 2), [(1, 2), (2, 1)], "IMG_W")  # two 2-pixel masks vote on 2 x 2
+    assert (info.value.side, info.value.message) == (
+        "reference", "the annotator masks of IMG_W add up to (2, 2), another size than theirs: "
+        "(1, 2), (2, 1)")

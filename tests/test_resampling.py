@@ -131,3 +131,7 @@ def test_a_single_paired_resample() -> None:
     assert flip_rate(np.array([1.0]), np.array([0.0])) == 0.0
     assert flip_rate(np.array([0.0]), np.array([1.0])) == 1.0
     assert interval(np.array([2, 4, 6]), confidence=0.5) == (3.0, 5.0)  # ints are fine too
+
+
+def test_the_default_seed_is_zero() -> None:
+    assert resample_counts(4, 3).tolist() == plain_counts(4, 3, 0)

@@ -664,3 +664,61 @@ def test_duplicates_outside_the_reference_do_not_hide_the_next_pair(tmp_path: Pa
                                             f"{IMG1}_mask_sys.tiff.tiff": MASK})
     report = score_segmentation(pred, ref)
     assert report.identical_duplicates == [f"{IMG1}_mask_sys.tiff / {IMG1}_mask_sys.tiff.tiff"]
+
+
+def test_warning_text_shows_ten_culprits_by_default() -> None:
+    eleven = ScoreWarning("c", "m", tuple(str(i) for i in range(11)))
+    assert eleven.text().endswith("9 (+1 more)") and "(+" not in ScoreWarning("c", "m", ("a",)).text()
+
+
+def test_files_of_equal_size_and_time_are_compared_by_content(tmp_path: Path) -> None:
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+                                            f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
+    first, second = pred / f"{IMG1}_mask_sys.tiff", pred / f"{IMG1}_mask_sys.tiff.tiff"
+    assert first.stat().st_size == second.stat().st_size
+    os.utime(second, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns))
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref)
+    assert info.value.code == "mask-duplicate"
+
+
+def test_each_reading_thread_keeps_one_workspace(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from magic_submit.scoring import segmentation_files
+
+    seen = []
+    real = segmentation_files.score_image
+
+    def spy(image_id, pred, golds, workspace=None):
+        seen.append(workspace)
+        return real(image_id, pred, golds, workspace)
+
+    monkeypatch.setattr(segmentation_files, "score_image", spy)
+    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+                                          for i in range(3)})
+    pred = masks_folder(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff": MASK
+                                            for i in range(3)})
+    score_segmentation(pred, ref, workers=1)
+    assert len(seen) == 3 and seen[0] is not None and all(w is seen[0] for w in seen)
+
+
+def test_decoded_reference_pixels_of_another_shape(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from magic_submit import masks
+
+    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+                                          f"{IMG1}_mask_ann1.tiff": MASK})
+    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    real_read = masks.MaskFile.read
+
+    def lying(self):
+        array = real_read(self)
+        return np.zeros((3, 2), np.uint8) if self.path.name.endswith("ann1.tiff") else array
+
+    monkeypatch.setattr(masks.MaskFile, "read", lying)
+    with pytest.raises(MagicError) as info:
+        score_segmentation(pred, ref)
+    assert info.value.message.splitlines()[1] == (
+        f"  [reference] {ref}: the annotator masks of {IMG1} differ in shape and cannot be added "
+        f"up: (2, 3), (3, 2) ({IMG1}_mask_ann0.tiff, {IMG1}_mask_ann1.tiff)")

@@ -135,3 +135,10 @@ def test_text_with_one_culprit_shown_and_two_fixes() -> None:
     unknown = report_of(Problem("made-up", "error", "m"))
     assert render_text(unknown).splitlines()[:2] == ["error made-up: made-up (1)", "  m"]
     assert "fix:" not in render_text(unknown)
+
+
+def test_text_shows_ten_culprits_by_default() -> None:
+    report = report_of(*(Problem.of("mask-missing", f"m{i}") for i in range(11)))
+    assert "  ... and 1 more (--json or --all lists them)" in render_text(report).splitlines()
+    assert "more" not in render_text(report_of(*(Problem.of("mask-missing", f"m{i}")
+                                                 for i in range(10))))
