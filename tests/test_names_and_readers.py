@@ -274,7 +274,8 @@ def test_strict_json_writes_nan_as_null() -> None:
     assert json.loads(dumps_strict(value)) == {"a": None, "b": [1.0, None, [None]], "c": "x"}
     assert dumps_strict({"é": 1}, indent=None) == '{"é": 1}'
     assert dumps_strict({"é": 1}, indent=None, ensure_ascii=True) == '{"\\u00e9": 1}'
-    assert dumps_strict([1], indent=2) == "[\n  1\n]"
+    assert dumps_strict([1]) == "[\n  1\n]"  # two spaces by default
+    assert dumps_strict([1], indent=None) == "[1]"
 
 
 def test_masks_read_back_as_written(tmp_path: Path) -> None:
