@@ -21,8 +21,9 @@ def other(enc: str = "ENC00002") -> dict:
 
 
 def findings(records: list) -> list[tuple]:
-    return [(p.code, p.encounter_id, p.qid, p.message, p.hint)
-            for p in check_records(records, TARGETS)[0]]
+    found = check_records(records, TARGETS, rel="up/" + F)[0]
+    assert {p.file for p in found} <= {"up/" + F}  # every finding names the file
+    return [(p.code, p.encounter_id, p.qid, p.message, p.hint) for p in found]
 
 
 def test_reading_the_file(tmp_path: Path) -> None:
@@ -173,3 +174,36 @@ def test_records_built_in_memory_with_a_key_that_is_not_a_string(tmp_path: Path,
                              output=tmp_path / "s.zip")
     assert {p.code for p in result.report.warnings} == {"cvqa-ignored-key"}
     assert (tmp_path / "s.zip").is_file()
+
+
+def test_every_key_of_a_record_is_looked_at_after_a_problem_key() -> None:
+    record = {"encounter_id": "ENC00001", "x": 1, "CQID099-001": 1, "CQID010-001": "bad",
+              **{k: v for k, v in full_record().items() if k not in ("encounter_id", "CQID010-001")}}
+    assert [f[0] for f in findings([record, other()])] == [
+        "cvqa-ignored-key", "cvqa-unknown-qid", "cvqa-value-type"]
+    extra = {"encounter_id": "ENC00009", "CQID010-001": "x", "CQID099-001": 1, "y": 2}
+    assert [f[0] for f in findings([full_record(), other(), extra])] == [
+        "cvqa-unknown-qid", "cvqa-ignored-key", "cvqa-extra-encounter"]
+
+
+def test_a_crashing_encounter_does_not_hide_the_missing_ones_after_it() -> None:
+    crashing = {**full_record(), "CQID010-001": [1]}
+    assert [f[:2] for f in findings([crashing])] == [("cvqa-value-type", "ENC00001"),
+                                                     ("cvqa-missing-encounter", "ENC00002")]
+
+
+def test_family_findings_whole() -> None:
+    record = full_record(**{"CQID011-001": 2, "CQID011-002": 7, "CQID011-003": None,
+                            "CQID011-004": None, "CQID012-001": 3, "CQID012-002": 1})
+    assert findings([record, other()]) == [
+        ("cvqa-unpadded", "ENC00001", "CQID011-003", "CQID011: 4 of 6 slots written (absent: "
+         "CQID011-003, CQID011-004); NM is already among the answers, so the set is unchanged",
+         CODES["cvqa-unpadded"].fix),
+        ("cvqa-nm-before-answer", "ENC00001", "CQID012-002", "CQID012: [3, 1, 3, 3, 3, 3] has NM "
+         "(3) before the answer 1 at CQID012-002", CODES["cvqa-nm-before-answer"].fix)]
+    repeated = full_record(**dict(zip(("CQID012-001", "CQID012-002", "CQID012-003", "CQID012-004",
+                                       "CQID012-005", "CQID012-006"), (1, 1, 1, 1, 1, 1))))
+    ((code, enc, qid, _, hint),) = findings([repeated, other()])
+    assert (code, enc, qid, hint) == ("cvqa-repeated-answer", "ENC00001", "CQID012-001",
+                                      "write each real answer once, then NM in the free slots: "
+                                      "[1, 3, 3, 3, 3, 3]")

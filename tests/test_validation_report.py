@@ -142,3 +142,11 @@ def test_text_shows_ten_culprits_by_default() -> None:
     assert "  ... and 1 more (--json or --all lists them)" in render_text(report).splitlines()
     assert "more" not in render_text(report_of(*(Problem.of("mask-missing", f"m{i}")
                                                  for i in range(10))))
+
+
+def test_order_within_one_code_by_file_then_place_then_qid() -> None:
+    found = [Problem.of("cvqa-value-type", "b", file="f", encounter_id="E", qid="Q2"),
+             Problem.of("cvqa-value-type", "a", file="f", encounter_id="E", qid="Q1"),
+             Problem.of("cvqa-value-type", "c", file="f", encounter_id="E"),
+             Problem.of("cvqa-value-type", "d", file="A"), Problem.of("cvqa-value-type", "e")]
+    assert [p.message for p in sorted(found, key=sort_key)] == ["e", "d", "c", "a", "b"]
