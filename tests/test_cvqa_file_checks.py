@@ -207,3 +207,46 @@ def test_family_findings_whole() -> None:
     assert (code, enc, qid, hint) == ("cvqa-repeated-answer", "ENC00001", "CQID012-001",
                                       "write each real answer once, then NM in the free slots: "
                                       "[1, 3, 3, 3, 3, 3]")
+
+
+def test_file_problems_name_the_file_as_given(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / F
+    for raw, code, start in ((b"\xef\xbb\xbf[]", "cvqa-bom", "CVQA file starts with a UTF-8"),
+                             (b"[1,", "cvqa-not-json", "CVQA file is not valid JSON"),
+                             (b"", "cvqa-empty-file", "CVQA file is empty")):
+        path.write_bytes(raw)
+        (problem,) = read_cvqa(path, "up/" + F)[1]
+        assert (problem.code, problem.file) == (code, "up/" + F) and problem.message.startswith(start)
+    (problem,) = read_cvqa(tmp_path, "up/" + F)[1]
+    assert (problem.code, problem.file) == ("cvqa-not-file", "up/" + F)
+    from magic_submit.validation import cvqa_check
+
+    def failing(p):
+        raise OSError(5, "Input/output error")
+
+    path.write_text("[]")
+    monkeypatch.setattr(cvqa_check, "open_regular", failing)
+    (problem,) = read_cvqa(path, "up/" + F)[1]
+    assert (problem.code, problem.file, problem.message) == ("cvqa-missing", "up/" + F,
+                                                            "cannot be read (Input/output error)")
+
+
+def test_every_value_problem_message() -> None:
+    from magic_submit.validation.cvqa_check import value_problem
+
+    where = {"file": F, "encounter_id": "E", "qid": "CQID010-001"}
+    cases = [
+        (True, "true is a boolean, not an option index (the scorer compares True == 1)", False),
+        (float("nan"), "nan is not an option index", False),
+        (2.5, "2.5 is not an int option index", False),
+        (1.0, "1.0 is a float; scored as 1", False),
+        ("2", "'2' is a string, which never equals an int answer", False),
+        (None, "null is not an option index", False),
+        ((1, 2), "tuple (1, 2)", False),  # in-memory records only: hashable
+        ([1], "list [1] (unhashable: the scorer crashes)", True),
+        ({"a": 1}, "dict {'a': 1} (unhashable: the scorer crashes)", True),
+    ]
+    for value, message, crash in cases:
+        problem, crashes = value_problem(value, "CQID010-001", 4, where)
+        assert (problem.message, crashes, problem.file, problem.encounter_id) == (
+            message, crash, F, "E"), value

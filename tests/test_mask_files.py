@@ -167,3 +167,13 @@ def test_photo_errors_are_named(tmp_path: Path) -> None:
     ok = tmp_path / "ok.png"
     Image.new("RGB", (9, 4)).save(ok)
     assert image_size(ok) == (4, 9)
+
+
+def test_a_decoding_failure_names_the_exception(tmp_path: Path) -> None:
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64), np.uint8)).save(photo)
+    photo.write_bytes(photo.read_bytes()[:200])
+    with pytest.raises(MagicError) as info:
+        with open_image(photo) as image:
+            image.load()
+    assert info.value.message.startswith("cannot decode the image (OSError: ")

@@ -230,3 +230,15 @@ def test_masks_put_elsewhere_are_counted_by_folder(tmp_path: Path) -> None:
 def test_content_problems_are_placed_on_the_scored_file(tmp_path: Path, content, code: str) -> None:
     _, problems = found(tmp_path, all_good(**{f"{IDS[2]}_mask_sys.tiff": content}))
     assert (code, f"masks_preds/{IDS[2]}_mask_sys.tiff", IDS[2], "ENC00002") in problems
+
+
+def test_messages_of_ignored_files_and_missing_masks_of_another_suffix(tmp_path: Path) -> None:
+    files = {f"{IDS[0]}_mask_t1.tiff": GOOD, ".DS_Store": b"\0", "notes.txt": b"x"}
+    outcome, _ = found(tmp_path, files, suffix="t1")
+    messages = {(p.code, p.file): p.message for p in outcome.problems}
+    assert messages[("system-file-ignored", "masks_preds/.DS_Store")] == "ignored"
+    assert messages[("file-ignored", "masks_preds/notes.txt")] == (
+        "not a *.tiff mask of the split: the scorer ignores it")
+    assert messages[("mask-missing", "masks_preds/")] in (
+        f"no {IDS[1]}_mask_t1.tiff for the image {IDS[1]}.png",
+        f"no {IDS[2]}_mask_t1.tiff for the image {IDS[2]}.jpg")

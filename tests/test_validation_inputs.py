@@ -192,6 +192,7 @@ def test_summary_of_a_zip_without_cvqa(tmp_path: Path) -> None:
         "cvqa-missing", "rename answers.json to data_cvqa_sys.json (the platform reads only that "
                         "name)")
     assert report.summary["cvqa_records"] is None and report.summary["kind"] == "folder"
+    assert report.summary["cvqa_encounters_answered"] == 0
     archive = tmp_path / "s.zip"
     with zipfile.ZipFile(archive, "w") as handle:
         handle.write(sub / "masks_preds" / f"{ID1}_mask_sys.tiff", f"masks_preds/{ID1}_mask_sys.tiff")
@@ -213,6 +214,7 @@ def test_odd_entries_at_the_two_paths(tmp_path: Path) -> None:
         ("cvqa-not-file", "data_cvqa_sys.json", "data_cvqa_sys.json is a folder, not a file: the "
                                                 "official scorer crashes (IsADirectoryError)")]
     assert report.summary["mask_files"] == 0 and report.summary["cvqa_records"] is None
+    assert report.warnings == []  # no masks_preds/ folder to look for: it is a file
 
 
 def test_a_zip_beside_the_parts(tmp_path: Path) -> None:
@@ -274,3 +276,14 @@ def test_the_split_targets_are_built_once() -> None:
     assert targets.image_file == {"a": "a.jpg", "b": "b.png", "c": "c"}
     assert targets.encounter_of == {"a": "E1", "b": "E1", "c": "E2"}
     assert (targets.source, targets.split_name) == ("s", "valid")
+
+
+def test_ignored_zip_entries_are_noted_on_the_zip(tmp_path: Path) -> None:
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("data_cvqa_sys.json", "[]")
+        handle.writestr("__MACOSX/._x", b"\0")
+    report = validate_submission(archive, split_file(tmp_path))
+    (note,) = [p for p in report.notes if p.code == "zip-ignored-entries"]
+    assert (note.file, note.message) == (str(archive), "ignored 1 macOS/system entries "
+                                                       "(__MACOSX/, .DS_Store)")

@@ -56,7 +56,7 @@ def read_cvqa(path: Path | None, rel: str = CVQA_SUBMISSION_FILE, *,
         with open_regular(path) as handle:
             data = parse_json_bytes(handle.read(), file=rel, what="CVQA file")
     except JsonFileError as exc:
-        return None, [Problem.of(JSON_CODES.get(exc.code or "", "cvqa-not-json"), exc.message,
+        return None, [Problem.of(JSON_CODES[exc.code], exc.message,  # each of its codes named
                                  file=rel, hint=exc.hint)]
     except NotRegularFileError as exc:
         code = "cvqa-missing" if exc.kind == MISSING else "cvqa-not-file"

@@ -28,7 +28,7 @@ from magic_submit.validation.mask_content import (
     MODEL_INPUT_SIDES, MaskFacts, content_problems, mask_facts,
 )
 from magic_submit.validation.mask_names import extension, intended_image_id, name_problem
-from magic_submit.validation.problems import CODES, Problem
+from magic_submit.validation.problems import Problem
 from magic_submit.validation.targets import SplitTargets
 
 
@@ -173,8 +173,7 @@ def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, lis
             where = {"file": _rel(masks_dir, path), "image_id": image_id,
                      "encounter_id": targets.encounter_of[image_id]}
             if isinstance(facts, MaskFileError):
-                code = facts.code if facts.code in CODES else "mask-unreadable"
-                problems.append(Problem.of(code, facts.message, **where))
+                problems.append(Problem.of(facts.code, facts.message, **where))
                 continue
             problems.extend(content_problems(facts, sizes.get(image_id), **where))
             if is_scored:
