@@ -20,8 +20,9 @@ from baselines.common import (
 )
 from baselines.runtime import session
 from baselines.seg.data import load_samples
-from baselines.seg.inference import DEFAULT_BATCH, TTA_CHOICES
+from baselines.seg.inference import TTA_CHOICES
 from baselines.seg.members import PROBABILITIES_DIR, average_maps, open_member
+from baselines.seg.model import ENCODE_BATCH
 from baselines.seg.outputs import PROBABILITY_FORMATS, SUBMISSION_ZIP, write_prediction
 from magic_submit.challenge import MASKS_PRED_DIR
 from magic_submit.dataset import locate_split, split_name
@@ -46,7 +47,7 @@ class PredictSegOptions:
     tta: str = "none"
     save_probabilities: bool = False
     probability_format: str = "png"
-    batch_size: int = DEFAULT_BATCH
+    batch_size: int = ENCODE_BATCH
     device: str = "auto"
     workers: int | None = None
     overwrite: bool = False
