@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from local_server import QuietHandler, serving
 from magic_submit.cli import app
 
 runner = CliRunner()
@@ -72,7 +71,7 @@ def counting_server() -> Iterator[tuple[str, list]]:
     """A chat-completions endpoint on 127.0.0.1 that records every request (and answers 500)."""
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             seen.append(self.path)
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -80,18 +79,8 @@ def counting_server() -> Iterator[tuple[str, list]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as url:
+        yield url, seen
 
 
 def test_api_sends_no_request_before_every_photo_is_read(damaged: tuple[Path, Path],

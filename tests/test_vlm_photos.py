@@ -16,7 +16,6 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from local_server import QuietHandler, serving
 from magic_submit.cli import app
 from photo_variants import picture, upright, write_variants
 
@@ -38,7 +38,7 @@ def photo_server() -> Iterator[tuple[str, dict[str, list[list[np.ndarray]]]]]:
     photos: dict[str, list[list[np.ndarray]]] = {}
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             parts = body["messages"][-1]["content"]
@@ -62,18 +62,8 @@ def photo_server() -> Iterator[tuple[str, dict[str, list[list[np.ndarray]]]]]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", photos
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as url:
+        yield url, photos
 
 
 def test_photos_in_every_mode_reach_the_server_upright(sample_data: Path, tmp_path: Path) -> None:
