@@ -136,10 +136,10 @@ class PaperDataset:
 
         from baselines.seg.data import merge_annotators, read_annotator_masks
         from baselines.seg.prompts import build_prompt
+        from magic_submit.photos import read_photo
 
         sample = self.samples[index]
-        with Image.open(sample.image_path) as image:
-            image = image.convert("RGB")
+        image = read_photo(sample.image_path).image  # a full decode, as the paper's loop does
         encoded = self.processor(text=[build_prompt(sample.record)], images=[image],
                                  padding="max_length", truncation=True, max_length=77,
                                  return_tensors="pt")
