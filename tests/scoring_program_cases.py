@@ -163,7 +163,7 @@ WARNED: dict[str, tuple[str, str]] = {
 # piece of what the summary log says (the fix or the culprit).
 REFUSED: dict[str, tuple[str, str]] = {
     "no-cvqa": ("cvqa-missing", "a segmentation-only team sends []"),
-    "missing-mask": ("mask-missing", "1 image(s) of this phase have no mask the scorer reads"),
+    "missing-mask": ("mask-missing", "1 image(s) of this phase have no mask that the scorer reads"),
     "nested-zip": ("submission-nested-zip", "upload submission.zip itself"),
     "linked-answers": ("zip-symlink", "data_cvqa_sys.json: a symbolic link: never followed"),
     "zipped-link": ("zip-symlink", "data_cvqa_sys.json: a symbolic link: never followed"),

@@ -35,16 +35,16 @@ from magic_submit.validation.targets import ExpectedSizes, SplitTargets
 from magic_submit.scoring_program.findings import Finding, counted, findings_of, ordered
 
 # Problems that compare the upload with the reference: counted, never named.
+LOCAL_CHECK = "magic validate-submission YOUR.zip --data DATASET --split test (or valid)"
 RELATIONAL: dict[str, str] = {
-    "mask-missing": "{n} image(s) of this phase have no mask the scorer reads; the reference "
-                    "is hidden, so they are not named here: magic validate-submission --images "
-                    "on your files lists them",
+    "mask-missing": "{n} image(s) of this phase have no mask that the scorer reads; they are not "
+                    f"named here (the reference is hidden): {LOCAL_CHECK} names them",
     "mask-extra-image": "{n} mask(s) for images that this phase does not score (ignored)",
-    "mask-size": "{n} mask(s) whose height x width is not that of their image (magic "
-                 "validate-submission --images on your files names them)",
+    "mask-size": "{n} mask(s) whose height x width is not that of their image; "
+                 f"{LOCAL_CHECK} names them",
     "size-unchecked": "{n} mask size(s) not checked",
-    "cvqa-missing-encounter": "{n} encounter(s) of this phase have no answers; magic "
-                              "validate-submission on your files lists them",
+    "cvqa-missing-encounter": "{n} encounter(s) of this phase have no answers; "
+                              f"{LOCAL_CHECK} names them",
     "cvqa-extra-encounter": "{n} answered encounter(s) that this phase does not score (ignored)",
 }
 # What the check against the upload itself says only because it has no sizes or split.
