@@ -11,6 +11,8 @@ no UTF-8 stream or file accepts: they are shown as ``\\xNN`` escapes, as are con
 >>> redact = Redactor.of({Path("/app/input/res"): "<upload>"})
 >>> redact("/app/input/res/masks_preds is a FIFO; /app/input/results stays")
 '<upload>/masks_preds is a FIFO; /app/input/results stays'
+>>> redact("masks_preds/app/input/res/x.tiff: a file")
+'masks_preds/app/input/res/x.tiff: a file'
 >>> redact('<img src="data:image/png;base64,AB/app/input/res/C=">')
 '<img src="data:image/png;base64,AB/app/input/res/C=">'
 """
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _UNPRINTABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f]")
+_PATH_START = r"(?<![\w.~-])"  # a whole path: not the tail of a name (masks_preds/tmp/x)
 _PATH_END = r"(?=[/\s'\"),:;\]]|$)"
 _DATA_URI = re.compile(r"(data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]*)")
 
@@ -59,7 +62,7 @@ class Redactor:
         if not names:
             return cls(None, {})
         alternatives = "|".join(re.escape(s) for s in sorted(names, key=len, reverse=True))
-        return cls(re.compile(f"(?:{alternatives}){_PATH_END}"), names)
+        return cls(re.compile(f"{_PATH_START}(?:{alternatives}){_PATH_END}"), names)
 
     def __call__(self, text: str) -> str:
         text = printable(text)

@@ -78,7 +78,10 @@ def _what(path: Path) -> str:
     if is_system_file(path.name):
         return "a system entry (macOS or Windows clutter)"
     if path.is_dir() and not path.is_symlink():
-        count = sum(1 for _ in os.scandir(path))
+        try:
+            count = sum(1 for _ in os.scandir(path))
+        except OSError:
+            return "a folder that cannot be listed"
         return f"a folder of {count} entr{'y' if count == 1 else 'ies'}"
     return "a file"
 
