@@ -27,7 +27,7 @@ from baselines.seg.outputs import PROBABILITY_MANIFEST, read_manifest, read_prob
 from baselines.seg.predict import probabilities_at_size
 from baselines.seg.runs import SegRun, load_run_model, read_seg_run
 from magic_submit.errors import MagicError
-from magic_submit.masks import image_size
+from magic_submit.photos import image_size
 from magic_submit.naming import probability_file_name
 
 PROBABILITIES_DIR = "probabilities"  # OUT/probabilities/ of magic predict seg --save-probabilities
