@@ -189,13 +189,15 @@ def read_photo(path: str | Path, *, at_least: tuple[int, int] | None = None,
             width, height = at_least
             swap = orientation in SWAPPED_ORIENTATIONS
             image.draft("RGB", (height, width) if swap else (width, height))
+        bits = sample_bits(image)  # read from the file's own header, before any transpose
         source = ImageOps.exif_transpose(image) if orientation != 1 else image
-        rgb = to_rgb(source, path)
+        rgb = to_rgb(source, path, bits)
     return Photo(rgb, stored, orientation)
 
 
-def to_rgb(image: Image.Image, path: str | Path) -> Image.Image:
-    """An open image as a new 8-bit RGB image (see the module doc for each mode)."""
+def to_rgb(image: Image.Image, path: str | Path, bits: int | None = None) -> Image.Image:
+    """An image as a new 8-bit RGB image (see the module doc for each mode); ``bits``: the
+    bit depth of an integer grey image (:func:`sample_bits` of the file by default)."""
     from PIL import Image
 
     mode = image.mode
@@ -204,7 +206,7 @@ def to_rgb(image: Image.Image, path: str | Path) -> Image.Image:
                          file=path, code="image-unreadable",
                          hint="save the photo as an 8- or 16-bit PNG, or a JPEG")
     if mode == "I" or mode.startswith("I;16"):
-        return _deep_grey(image).convert("RGB")
+        return _deep_grey(image, bits or sample_bits(image)).convert("RGB")
     transparent = mode in ALPHA_MODES or "transparency" in image.info
     try:
         if not transparent:
@@ -217,14 +219,13 @@ def to_rgb(image: Image.Image, path: str | Path) -> Image.Image:
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (*WHITE, 255)), rgba).convert("RGB")
 
 
-def _deep_grey(image: Image.Image) -> Image.Image:
+def _deep_grey(image: Image.Image, bits: int) -> Image.Image:
     """A 16- or 32-bit integer grey image as 8-bit grey (``L``): scaled by its bit depth, a
     transparent grey value on white."""
     import numpy as np
     from PIL import Image
 
     values = np.asarray(image).astype(np.int64)
-    bits = 16 if image.mode.startswith("I;16") or image.format == "PNG" else _tiff_bits(image)
     grey = np.clip(values >> (bits - 8), 0, 255).astype(np.uint8)
     transparency = image.info.get("transparency")
     if isinstance(transparency, int):
@@ -232,8 +233,11 @@ def _deep_grey(image: Image.Image) -> Image.Image:
     return Image.fromarray(grey, mode="L")
 
 
-def _tiff_bits(image: Image.Image) -> int:
-    """Bits per sample of an ``I`` image (a TIFF says; 32 otherwise)."""
+def sample_bits(image: Image.Image) -> int:
+    """Bits per sample of an integer grey image: 16 for PIL's ``I;16`` modes and for a PNG
+    (PIL opens 16-bit grey PNGs as ``I`` or ``I;16``), what a TIFF declares, else 32."""
+    if image.mode.startswith("I;16") or image.format == "PNG":
+        return 16
     tags = getattr(image, "tag_v2", None)
     bits = tags.get(258) if tags is not None else None
     bits = bits[0] if isinstance(bits, tuple) else bits

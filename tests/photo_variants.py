@@ -117,6 +117,8 @@ def write_variants(rgb: np.ndarray, folder: Path) -> dict[str, Variant]:
                               exif=_exif(6))
     Image.fromarray(rgb).save(add("exif6.png", "rgb", orientation=6), exif=_exif(6))
     Image.fromarray(rgb).save(add("exif5.png", "rgb", orientation=5), exif=_exif(5))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(add("grey16-exif6.png", "grey",
+                                                           orientation=6), exif=_exif(6))
     return out
 
 

@@ -68,7 +68,7 @@ def test_the_modes_that_a_plain_convert_gets_wrong(variants: dict[str, Variant])
 
 def test_stored_grid_and_upright_view_of_exif_rotated_photos(variants: dict[str, Variant]) -> None:
     refs = references(variants)
-    for name in ("exif6.jpg", "exif6.png", "exif5.png"):
+    for name in ("exif6.jpg", "exif6.png", "exif5.png", "grey16-exif6.png"):
         variant = variants[name]
         stored = pixels(variant.path)
         assert np.array_equal(stored, refs[variant.reference]), name  # the untagged file's pixels
