@@ -79,7 +79,8 @@ def counting_server() -> Iterator[tuple[str, list]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    with serving(Handler) as url:
+    with serving(Handler) as root:
+        url = f"{root}/v1"  # an OpenAI-style base URL
         yield url, seen
 
 

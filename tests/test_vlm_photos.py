@@ -62,7 +62,8 @@ def photo_server() -> Iterator[tuple[str, dict[str, list[list[np.ndarray]]]]]:
             self.end_headers()
             self.wfile.write(data)
 
-    with serving(Handler) as url:
+    with serving(Handler) as root:
+        url = f"{root}/v1"  # an OpenAI-style base URL
         yield url, photos
 
 
