@@ -230,6 +230,16 @@ def test_a_redirect_to_another_port_is_not_followed(sample_data, tmp_path):
     assert result.exit_code == 1 and received == [] and len(seen) == 3
     assert f"the server redirects to another origin, {target}: not followed" in result.stderr
 
+    def same_origin(n, request):  # a redirect within the origin is followed
+        moved_here = f"{url}/chat/completions/again"
+        return Answer(307, b"", {"Location": moved_here}) if "again" not in request.path \
+            else None
+
+    with chat_server(same_origin) as (url, seen):
+        followed = api(sample_data, tmp_path / "same", url)
+    assert followed.exit_code == 0, followed.stderr
+    assert [s.path for s in seen[:2]] == ["/v1/chat/completions", "/v1/chat/completions/again"]
+
 
 def test_a_server_refusing_response_format_is_asked_without_it(sample_data, tmp_path):
     def no_schema(n, request):
@@ -275,3 +285,30 @@ def test_api_usage_errors_never_echo_the_endpoint(sample_data, tmp_path):
                                 "m", "--max-tokens-param", "tokens"])
     assert param.exit_code == 2 and "--max-tokens-param" in param.stderr
     assert not Path(tmp_path / "metrics.json").exists()
+
+
+def test_photos_are_encoded_once_for_the_requests_that_share_them(sample_data, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import baselines.vqa.vlm.backend_api as backend_api
+
+    loads = []
+    real = backend_api.load_photo
+    monkeypatch.setattr(backend_api, "load_photo",
+                        lambda path, size: loads.append(path) or real(path, size))
+    photos = sorted((sample_data / "images_valid").glob("*.jpg"))[:3]
+    urls = backend_api.PhotoUrls(64, keep=3)
+    with ThreadPoolExecutor(8) as pool:  # 8 requests at once asking for the same 3 photos
+        got = list(pool.map(urls, photos * 8))
+    assert len(set(got)) == 3 and all(u.startswith("data:image/jpeg;base64,") for u in got)
+    assert sorted(loads) == photos  # each encoded once
+    loads.clear()
+    assert urls(photos[2]) == got[2] and loads == []
+    small = backend_api.PhotoUrls(64, keep=2)
+    for path in [*photos, photos[0]]:  # the oldest is dropped past keep
+        small(path)
+    assert loads == [*photos, photos[0]]
+    with pytest.raises(Exception):
+        urls(sample_data / "images_valid" / "missing.jpg")
+    with pytest.raises(Exception):  # a failure is not kept: asked again, it fails again
+        urls(sample_data / "images_valid" / "missing.jpg")

@@ -31,8 +31,10 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from pathlib import Path
 from typing import Any
 
 from baselines.vqa.vlm.backend import (CONNECTION, HTTP, MALFORMED, TIMEOUT, WAIT, Failure,
@@ -49,17 +51,48 @@ TRANSPORT_RETRIES = 5
 REQUEST_TIMEOUT_S = 300.0
 MAX_WAIT_S = 60.0
 NO_KEY = "EMPTY"  # what vLLM's own examples pass when the server has no key
+PHOTOS_KEPT = 64  # encoded photos kept for the next requests (the votes of an encounter)
 REASON_CHARS = 300
 
 
-def message_content(request: Request, image_size: int) -> list[dict[str, Any]]:
-    """The user message's parts in reading order: ``image_url`` per photo, ``text`` per text."""
+def message_content(request: Request, photo_url: Callable[[Path], str]) -> list[dict[str, Any]]:
+    """The user message's parts in reading order: ``image_url`` per photo (``photo_url(path)``:
+    its data URL), ``text`` per text."""
     parts: list[dict[str, Any]] = []
     for segment in request.segments:
-        parts += [{"type": "image_url", "image_url": {"url": data_url(load_photo(p, image_size))}}
+        parts += [{"type": "image_url", "image_url": {"url": photo_url(p)}}
                   for p in segment.photos]
         parts.append({"type": "text", "text": segment.text})
     return parts
+
+
+class PhotoUrls:
+    """``data:`` URLs of photos, each encoded once for the requests in flight and the next ones
+    (the votes of an encounter share its photos): the last ``keep`` are kept."""
+
+    def __init__(self, image_size: int, keep: int = PHOTOS_KEPT) -> None:
+        self.image_size, self.keep = image_size, keep
+        self._lock = threading.Lock()
+        self._urls: OrderedDict[Path, Future] = OrderedDict()
+
+    def __call__(self, path: Path) -> str:
+        with self._lock:
+            pending = self._urls.get(path)
+            mine = pending is None
+            if mine:
+                pending = self._urls[path] = Future()
+                while len(self._urls) > self.keep:
+                    self._urls.popitem(last=False)
+            else:
+                self._urls.move_to_end(path)
+        if mine:
+            try:
+                pending.set_result(data_url(load_photo(path, self.image_size)))
+            except BaseException as error:
+                pending.set_exception(error)
+                with self._lock:
+                    self._urls.pop(path, None)
+        return pending.result()
 
 
 class LoopThread:
@@ -139,6 +172,7 @@ class ApiBackend:
         self.answered = 0  # requests with a usable completion
         where = f" (endpoint {self.endpoint.redacted}, model {api_model!r})"
         self.watch, self.where = FailureWatch(where=where), where
+        self.photo_url = PhotoUrls(image_size)
         self.loop = LoopThread()
         self.client = AsyncOpenAI(base_url=self.endpoint.base_url, api_key=key,
                                   default_query=self.endpoint.query or None,
@@ -253,7 +287,7 @@ class ApiBackend:
 
     async def ask_async(self, request: Request) -> Reply:
         """One request; without ``response_format`` again when the server refuses it."""
-        content = await asyncio.to_thread(message_content, request, self.image_size)
+        content = await asyncio.to_thread(message_content, request, self.photo_url)
         structured = self.structured in ("unknown", "accepted")
         reply = await self._send(self.body(request, content, structured=structured))
         failure = reply.failure
