@@ -188,6 +188,15 @@ def test_a_huge_reply_is_refused_with_bounded_memory():
         assert peak < 12_000_000, peak  # the 50 MB reply was never held
 
 
+def test_a_huge_reply_through_the_command_is_a_failed_request(sample_data, tmp_path):
+    with chat_server([Answer(size=50_000_000, declared_length=-1)]) as (url, seen):
+        result = api(sample_data, tmp_path, url, "--json")
+    assert result.exit_code == 1 and len(seen) == 12
+    assert json.loads(result.stdout)["first_failure"]["kind"] == "too-large"
+    assert "the first failure: the reply is longer than 1000000 bytes" in result.stderr
+    assert "lower --max-new-tokens" in result.stderr
+
+
 def test_credentials_in_the_url_are_sent_right_and_written_nowhere(sample_data, tmp_path):
     from conftest import run_magic
 
