@@ -7,7 +7,9 @@ exports the bundle, and runs side by side, each in a fresh process:
 
 * ``floor``: only ``tifffile.imread`` on every reference and prediction file;
 * ``magic``: ``magic score --json`` (the figures alone);
-* ``program``: the bundle's command (check every file, score, write scores.json and the page).
+* ``program``: the bundle's command at its default ``--detail summary`` (walk the upload, check
+  it against the reference and against itself, score, write scores.json and the page);
+* ``full``: the same with ``--detail full`` (one check, and the gallery of the worst images).
 
 It prints wall time (median of ``--repeat`` runs), peak resident memory and ratios to the floor,
 and checks that the program's scores.json is ``magic score --output``'s file.
@@ -80,7 +82,8 @@ def main() -> None:
         magic = [sys.executable, "-m", "magic_submit", "score", str(data), "--reference",
                  str(data), "--json", "--quiet"]
         runs = compare({"floor": [sys.executable, "-c", FLOOR_SCRIPT, str(ref), str(pred)],
-                        "magic": magic, "program": program}, args.repeat)
+                        "magic": magic, "full": [*program, "--detail", "full"],
+                        "program": program}, args.repeat)
         runs.print_table()
         subprocess.run([*magic[:-2], "--output", str(magic_out), "--quiet"], check=True,
                        capture_output=True)
@@ -88,7 +91,8 @@ def main() -> None:
         page = (out / "detailed_results.html").stat().st_size
         print(f"scores.json equals magic score --output's: {same}; "
               f"detailed_results.html: {page / 1e6:.2f} MB")
-        print(f"program / magic score: {runs.median('program') / runs.median('magic'):.2f}x")
+        print(f"program / magic score: {runs.median('program') / runs.median('magic'):.2f}x; "
+              f"summary / full detail: {runs.median('program') / runs.median('full'):.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,10 @@ import typer
 from baselines.runtime import DEVICE_CHOICES  # these modules import no torch
 from baselines.seg.inference import DEFAULT_BATCH, TTA_CHOICES
 from baselines.seg.outputs import PROBABILITY_FORMATS
-from magic_submit.cli import command_group
-from magic_submit.cli.baseline import check_choice, require_modules
-from magic_submit.cli.baseline_vqa import NEEDS
+from baselines.cli.groups import predict_app
+from baselines.cli.run_vqa import NEEDS
+from magic_submit.cli.checks import check_choice, require_modules
 from magic_submit.cli.options import SPLIT_HELP, DataOption, QuietOption, json_option
-
-predict_app = command_group(
-    "predict", "Predict a split with a finished run-baseline run: masks or answers, validated.")
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False,
                                             help="Folder for submission/, prediction.json (and "

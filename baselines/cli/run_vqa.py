@@ -10,8 +10,9 @@ import typer
 
 from baselines.runtime import DEVICE_CHOICES  # these modules import no torch or sklearn
 from baselines.vqa.run import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, METHODS
-from magic_submit.cli import vqa_model_options as vm
-from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
+from baselines.cli import vqa_model_options as vm
+from baselines.cli.groups import run_baseline_app
+from magic_submit.cli.checks import check_choice, require_modules
 
 # What each method imports beyond the core, and the extra that installs it.
 NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -61,7 +62,7 @@ def _third_column(metrics: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "chosen on train", metrics.get("choices") or metrics.get("prior") or {}
 
 
-@baseline_app.command("vqa")
+@run_baseline_app.command("vqa")
 def vqa_command(
     data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, "
                                        "{split}_cvqa.json, the definitions file, images_{split}/ "
