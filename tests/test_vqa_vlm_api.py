@@ -215,7 +215,8 @@ def test_credentials_in_the_url_are_sent_right_and_written_nowhere(sample_data, 
         done = run_magic("run-baseline", "vqa", "--data", sample_data, "--output", tmp_path,
                          "--method", "api", "--endpoint", endpoint, "--api-model", "served",
                          "--votes", "1", "--concurrency", "2", "--valid-split", "none",
-                         "--predict-split", "valid", "--api-retries", "0", env=env)
+                         "--predict-split", "valid", "--api-retries", "0", "--no-structured",
+                         env=env)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "bad request" in done.stderr
     assert seen[0].path == f"/v1/chat/completions?api-key={query_key}"
