@@ -102,3 +102,19 @@ def test_text_methods_read_no_photo(damaged: tuple[Path, Path], tmp_path: Path) 
     code, _, err = magic("run-baseline", "vqa", "--data", data, "--output", tmp_path / "run",
                          "--method", "prior")
     assert code == 0, err
+
+
+def test_api_checks_the_worked_examples_photos_it_will_send(sample_data: Path,
+                                                            tmp_path: Path) -> None:
+    """With --shot-photos the examples' photos (training photos) are read too, and checked."""
+    pytest.importorskip("openai")
+    data = tmp_path / "data"
+    shutil.copytree(sample_data, data, ignore=shutil.ignore_patterns("submission"))
+    for photo in (data / "images_train").iterdir():
+        photo.write_bytes(photo.read_bytes()[:200])
+    with counting_server() as (url, seen):
+        code, _, err = magic("run-baseline", "vqa", "--data", data, "--output", tmp_path / "run",
+                             "--method", "api", "--endpoint", url, "--api-model", "served",
+                             "--shots", "2", "--shot-photos")
+    assert code == 1 and seen == [] and "photos cannot be read" in err
+    assert "images_train" in err

@@ -183,18 +183,22 @@ def load_inputs(opts: VqaOptions) -> Inputs:
 
 def photos_read(opts: VqaOptions, inputs: Inputs) -> list[Path]:
     """Every photo the method will read, as it will find it: bert-swin encodes each photo of
-    the three splits, vlm and api send the first ``max_images`` of each encounter they answer;
-    prior and text read none."""
+    the three splits; vlm and api send the photos of the encounters they answer (the first
+    ``max_images`` of each) and, with ``shot_photos``, those of the worked examples, picked
+    by the code that will send them; prior and text read none."""
     if opts.method == "bert-swin":
-        splits, cap = [inputs.train, inputs.valid, inputs.predict], None
-    elif opts.method in BACKENDS:
-        splits, cap = [inputs.valid, inputs.predict], opts.model_options.max_images
-    else:
+        return [inputs.layout.require_images(split.split) / name
+                for split in (inputs.train, inputs.valid, inputs.predict) if split is not None
+                for encounter in split.encounters for name in encounter.image_files]
+    if opts.method not in BACKENDS:
         return []
-    return [inputs.layout.require_images(split.split) / name
-            for split in splits if split is not None
-            for encounter in split.encounters if encounter.image_files
-            for name in encounter.image_files[:cap]]
+    from baselines.vqa.vlm.run import subjects_of
+
+    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
+    subjects = subjects_of(splits, inputs.layout.require_images, inputs.train,
+                           opts.model_options, with_responses=opts.with_responses)
+    return [path for s in subjects
+            for path in (*s.photos, *(p for ex in s.examples for p in ex.photos))]
 
 
 def dry_run_vqa(opts: VqaOptions) -> Any:
