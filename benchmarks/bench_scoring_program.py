@@ -14,7 +14,7 @@ exports the bundle, and runs side by side, each in a fresh process:
 It prints wall time (median of ``--repeat`` runs), peak resident memory and ratios to the floor,
 and checks that the program's scores.json is ``magic score --output``'s file.
 
-    python benchmarks/bench_scoring_program.py            # data in benchmarks/_data/ (reused)
+    python benchmarks/bench_scoring_program.py            # data in a temporary folder (--data DIR: kept)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_score import FLOOR_SCRIPT, make_dataset  # noqa: E402
-from harness import compare  # noqa: E402
+from harness import compare, data_folder  # noqa: E402
 
 from magic_submit.challenge import PARENTS  # noqa: E402
 from magic_submit.scoring_program.bundle import export_bundle  # noqa: E402
@@ -61,13 +61,17 @@ def add_cvqa(root: Path, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=HERE / "_data" / "score")
+    parser.add_argument("--data", type=Path, default=None, help="keep the synthetic data in this folder (made once, reused); default: a temporary folder, removed at the end")
     parser.add_argument("--images", type=int, default=314)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    with data_folder(args.data, "bench-program-") as root:
+        run(args, root)
 
-    data = args.data / f"{args.images}-none"
+
+def run(args: argparse.Namespace, root: Path) -> None:
+    data = root / f"{args.images}-none"
     ref, pred = make_dataset(data, args.images, None, args.seed)
     add_cvqa(data, args.seed)
     size_mb = sum(f.stat().st_size for f in [*ref.glob("*.tiff"), *pred.glob("*.tiff")]) / 2**20
