@@ -32,7 +32,7 @@ def sent_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def stored_size(path: Path) -> tuple[int, int]:
+def upright_photo_size(path: Path) -> tuple[int, int]:
     """(width, height) of a photo as the model gets it before downscaling: upright (a photo
     whose EXIF orientation turns it by 90 degrees has its stored sides exchanged), from its
     header only."""

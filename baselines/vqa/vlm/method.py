@@ -12,7 +12,7 @@ from typing import Any
 
 from baselines.vqa.data import FamilyOptions, SplitData, family_answers
 from baselines.vqa.vlm.endpoint import EndpointUrl
-from baselines.vqa.vlm.images import sent_size, stored_size
+from baselines.vqa.vlm.images import sent_size, upright_photo_size
 from baselines.vqa.vlm.options import VlmOptions
 from baselines.vqa.vlm.prompt import Request
 from baselines.vqa.vlm.run import (AnswerSets, Asker, CallStats, Subject, collect_votes, decide,
@@ -139,7 +139,7 @@ def dry_run(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayout
         from magic_submit.errors import MagicError
 
         raise MagicError("no encounter to answer", hint="check --predict-split")
-    sizes = {path: stored_size(path) for s in subjects for path in s.photos}
+    sizes = {path: upright_photo_size(path) for s in subjects for path in s.photos}
     sent = {path: sent_size(size, vlm.image_size) for path, size in sizes.items()}
     text_chars = sum(len(r.text) for r in requests)
     photos_sent = sum(len(r.photos) for r in requests)
