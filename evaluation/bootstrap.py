@@ -135,10 +135,8 @@ def resample_counts(n_encounters: int, n_resamples: int, seed: int | None = 0) -
     The same seed and sizes give the same matrix, so every submission compared against one
     reference sees the same resamples (a paired bootstrap).
     """
-    if n_encounters <= 0 or n_resamples <= 0:
-        return np.zeros((max(n_resamples, 0), max(n_encounters, 0)), dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_encounters, size=(n_resamples, n_encounters))
+    n_encounters, n_resamples = max(n_encounters, 0), max(n_resamples, 0)
+    draws = np.random.default_rng(seed).integers(n_encounters, size=(n_resamples, n_encounters))
     flat = draws + n_encounters * np.arange(n_resamples)[:, None]
     return np.bincount(flat.ravel(), minlength=n_resamples * n_encounters).reshape(
         n_resamples, n_encounters)
@@ -146,10 +144,10 @@ def resample_counts(n_encounters: int, n_resamples: int, seed: int | None = 0) -
 
 def evaluate(table: MetricTable, counts: np.ndarray) -> np.ndarray:
     """Every metric on every resample: (rows of ``counts``) x (metrics of ``table``)."""
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = np.asarray(counts)
     num = counts @ table.numerators
     den = counts @ table.denominators
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):  # 0/0 only: a numerator is never above its denominator
         values = num / den
     values = np.where(den == 0, table.empty_values, values)
     # Official: a NaN image drawn at least once makes the figure NaN.
@@ -163,7 +161,7 @@ def point_estimate(table: MetricTable) -> np.ndarray:
 
 def interval(samples: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
     """Percentile interval of bootstrap values; (NaN, NaN) when any value is NaN or none exist."""
-    samples = np.asarray(samples, dtype=np.float64)
+    samples = np.asarray(samples)
     if samples.size == 0 or np.isnan(samples).any():
         return math.nan, math.nan
     tail = (1.0 - confidence) / 2.0
@@ -177,8 +175,7 @@ def flip_rate(better: np.ndarray, worse: np.ndarray) -> float:
     0.0: the order never changes; 0.5: a coin toss (identical submissions give exactly 0.5).
     NaN when either side has a NaN resample (no order is defined there).
     """
-    better = np.asarray(better, dtype=np.float64)
-    worse = np.asarray(worse, dtype=np.float64)
+    better, worse = np.asarray(better), np.asarray(worse)
     if better.size == 0 or np.isnan(better).any() or np.isnan(worse).any():
         return math.nan
     return float(np.mean(worse > better) + 0.5 * np.mean(worse == better))

@@ -163,11 +163,11 @@ def empty_system_scores() -> dict[str, float | int]:
     return scores
 
 
-def _empty_system_result(gold_data: object, parents: Sequence[str], source: str) -> CvqaResult:
+def _empty_system_result(gold_data: object, parents: Sequence[str]) -> CvqaResult:
     """Zeros (official), with one IoM-0 row per gold pair when the gold can be read at all."""
-    try:
-        gold = organize(_records(gold_data, source), source=source)
-    except ScoringError:  # the official scorer never reads the gold here: neither do we
+    try:  # the official scorer never reads the gold here: an unreadable one gives no rows
+        gold = organize(gold_data)  # type: ignore[arg-type]  # a dict or str: a ScoringError
+    except ScoringError:
         gold = {}
     rows = tuple(EncounterParentResult(enc, p, tuple(by_parent[p]), (), 0.0, True)
                  for p in parents for enc, by_parent in gold.items() if p in by_parent)
@@ -192,7 +192,7 @@ def score_cvqa(
     """
     _length(gold_data, gold_source)
     if _length(system_data, system_source) == 0:
-        return _empty_system_result(gold_data, parents, gold_source)
+        return _empty_system_result(gold_data, parents)
     gold_records = _records(gold_data, gold_source)
     system_records = _records(system_data, system_source)
     gold = organize(gold_records, source=gold_source)

@@ -103,9 +103,13 @@ def nm_index(qid: str) -> int:
     return QID_TO_PARENT[qid].nm_index
 
 
-def is_scored_key(key: str) -> bool:
-    """Whether the official scorer reads this record key as an answer."""
-    return key != ENCOUNTER_KEY and len(key) == SCORED_KEY_LENGTH
+def is_scored_key(key: object) -> bool:
+    """Whether the official scorer reads this record key as an answer.
+
+    JSON keys are strings; a key of another type can only come from records built in memory,
+    which are written as JSON (``7`` becomes ``"7"``) before any scorer reads them: not read.
+    """
+    return isinstance(key, str) and key != ENCOUNTER_KEY and len(key) == SCORED_KEY_LENGTH
 
 
 def encounter_key(encounter_id: str) -> str:
@@ -123,10 +127,7 @@ def encounter_of_image(image_id: str) -> str:
     >>> encounter_of_image("IMG_ENC00852_00001"), encounter_of_image("IMG_X_1")
     ('ENC00852', 'X')
     """
-    match = IMAGE_ID_PATTERN.match(image_id)
-    if match:
-        return match["encounter"]
-    parts = image_id.split("_")
+    parts = image_id.split("_")  # IMAGE_ID_PATTERN's "encounter" group, for a well-formed id
     return parts[1] if len(parts) > 2 else image_id
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluation.errors import PREDICTION_SIDE, REFERENCE_SIDE, ShapeMismatchError
+from evaluation.errors import REFERENCE_SIDE, ShapeMismatchError
 from evaluation.facts import majority_threshold
 
 # A vote over annotator shapes that broadcast to more pixels than this is not computed.
@@ -104,8 +104,9 @@ def check_image_shapes(pred_shape: tuple[int, ...] | None, gold_shapes: Sequence
     """Raise :class:`ShapeMismatchError` where the official numpy operations fail on masks of
     these shapes (no pixel needed: TIFF headers suffice); return the majority vote's shape.
 
-    ``side="reference"`` when the annotators' masks cannot be added up, or differ in size so
-    that only a single-pixel prediction could be compared with all of them;
+    ``side="reference"`` when the annotators' masks cannot be added up, or differ in size (from
+    one another or from their sum, as (1, 6) and (6, 1) add up to (6, 6)) so that only a
+    single-pixel prediction could be compared with all of them;
     ``side="prediction"`` otherwise. ``pred_shape=None`` (a missing prediction, scored as empty)
     checks the vote alone.
     """
@@ -118,12 +119,14 @@ def check_image_shapes(pred_shape: tuple[int, ...] | None, gold_shapes: Sequence
     pred_size = math.prod(pred_shape)
     if all(sizes_broadcast(pred_size, size) for size in [*gold_sizes, math.prod(shape)]):
         return shape
-    if len({size for size in gold_sizes if size != 1}) > 1:
+    sizes = {size for size in gold_sizes if size != 1}
+    if len(sizes | {math.prod(shape)}) > 1:
         where = f" of {image_id}" if image_id else ""
-        raise ShapeMismatchError(f"the annotator masks{where} differ in size: "
-                                 f"{_shapes_text(gold_shapes)}", side=REFERENCE_SIDE)
+        what = "differ in size" if len(sizes) > 1 else f"add up to {shape}, another size than theirs"
+        raise ShapeMismatchError(f"the annotator masks{where} {what}: {_shapes_text(gold_shapes)}",
+                                 side=REFERENCE_SIDE)
     raise ShapeMismatchError(f"prediction {tuple(pred_shape)} vs reference "
-                             f"{tuple(gold_shapes[0])}", side=PREDICTION_SIDE)
+                             f"{tuple(gold_shapes[0])}")  # side: the prediction (the default)
 
 
 class Workspace:

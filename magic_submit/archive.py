@@ -118,9 +118,9 @@ def extract_zip(archive: str | Path, destination: str | Path,
         for parts in folders:
             try:
                 root.joinpath(*parts).mkdir(parents=True, exist_ok=True)
-            except OSError as exc:  # e.g. a file entry of the same name came first
+            except OSError as exc:  # before any file: the name itself (too long, say) or the disk
                 raise UnsafeZipError(f"folder entry {'/'.join(parts)!r} cannot be created ({exc})",
-                                     file=archive, code="zip-duplicate-entry") from None
+                                     file=archive, code="zip-corrupt") from None
         for info, parts in plan:
             target = root.joinpath(*parts)
             if root not in target.resolve().parents:

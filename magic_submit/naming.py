@@ -59,8 +59,8 @@ def parse_mask_file_name(file_name: str) -> tuple[str, str]:
     """(image id, labeler) exactly as the official scorer reads a ``*.tiff`` name.
 
     The name is split at every ``_mask_``; the image id is the first piece, the labeler the last
-    piece with every ``.tiff`` removed. A name without ``_mask_`` yields itself (minus ``.tiff``)
-    for both, as in the official code.
+    piece with every ``.tiff`` removed. A name without ``_mask_`` yields the whole name as the
+    image id and the name minus ``.tiff`` as the labeler, as in the official code.
     """
     pieces = file_name.split(MASK_SEPARATOR)
     return pieces[0], pieces[-1].replace(MASK_EXTENSION, "")

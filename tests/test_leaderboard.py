@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import tifffile
 from builders import platform_reference, zip_folder
+from reference_impl import score_cvqa_files as plain_cvqa
+from reference_impl import score_segmentation_folders as plain_segmentation
 from typer.testing import CliRunner
 
 from evaluation.bootstrap import SEG_KEYS
@@ -88,12 +90,37 @@ def test_ranks_ties_and_flip_rates(board: dict) -> None:
 
 
 def test_values_are_the_official_scores(board: dict, sample_data: Path, sample_submission) -> None:
-    scored = runner.invoke(app, ["score", str(sample_submission), "--reference", str(sample_data),
-                                 "--split", "test", "--json", "--quiet"])
-    official = json.loads(scored.stdout)
+    """The ranked values against the independent plain scorer (tests/reference_impl.py)."""
+    official = plain_segmentation(str(sample_data / "dermavqa-segmentations" / "test"),
+                                  str(sample_submission / "masks_preds"))
+    official.update(plain_cvqa(str(sample_data / "test_cvqa.json"),
+                               str(sample_submission / "data_cvqa_sys.json")))
     for metric, ranked in board["rankings"].items():
         sample = next(s for s in ranked if s["submission"] == "sample")
-        assert sample["value"] == official[metric]
+        assert sample["value"] == pytest.approx(official[metric], rel=1e-12)
+
+
+def test_interval_equals_a_plain_bootstrap_of_the_encounters(board: dict, sample_data: Path,
+                                                              sample_submission: Path) -> None:
+    """accuracy_all's interval recomputed from numpy's draws (seed 3, 400 resamples of the 12
+    encounters in split order) and per-encounter IoM sums worked out with plain sets."""
+    gold = json.loads((sample_data / "test_cvqa.json").read_text(encoding="utf-8"))
+    system = json.loads((sample_submission / "data_cvqa_sys.json").read_text(encoding="utf-8"))
+    order = [r["encounter_id"] for r in json.loads((sample_data / "test.json").read_text())]
+
+    def answers(records: list[dict], enc: str, parent: str) -> set:
+        return {v for r in records if r["encounter_id"].split("-")[0] == enc
+                for k, v in r.items() if len(k) == 11 and k.split("-")[0] == parent}
+
+    sums = [sum(len(g & s) / max(len(g), len(s)) for g, s in
+                ((answers(gold, enc, p.id), answers(system, enc, p.id)) for p in PARENTS))
+            for enc in order]
+    draws = np.random.default_rng(3).integers(0, len(order), size=(400, len(order)))
+    samples = [sum(sums[i] for i in row) / (len(PARENTS) * len(order)) for row in draws]
+    low, high = np.quantile(samples, [0.025, 0.975])
+    sample = next(s for s in board["rankings"]["accuracy_all"] if s["submission"] == "sample")
+    assert sample["value"] == pytest.approx(sum(sums) / (len(PARENTS) * len(order)), rel=1e-12)
+    assert (sample["ci_low"], sample["ci_high"]) == pytest.approx((low, high), rel=1e-12)
 
 
 def test_invalid_submissions_are_listed_with_the_reason(board: dict) -> None:

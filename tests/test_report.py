@@ -91,11 +91,15 @@ def test_report_files_exist_and_page_references_only_them(sample_report: Path) -
 
 def test_report_scores_are_the_scorers(sample_report: Path, sample_data: Path,
                                        sample_submission: Path) -> None:
-    scored = runner.invoke(app, ["score", str(sample_submission), "--reference", str(sample_data),
-                                 "--split", "test", "--json", "--quiet"])
-    official = json.loads(scored.stdout)
+    from reference_impl import score_cvqa_files, score_segmentation_folders
+
+    official = score_segmentation_folders(str(sample_data / "dermavqa-segmentations" / "test"),
+                                          str(sample_submission / "masks_preds"))
+    official |= score_cvqa_files(str(sample_data / "test_cvqa.json"),
+                                 str(sample_submission / "data_cvqa_sys.json"))
     written = json.loads((sample_report / "scores.json").read_text())
-    assert written == {k: official[k] for k in written}
+    assert list(written) == list(official)
+    assert written == pytest.approx(official, rel=1e-12)
     page = (sample_report / "index.html").read_text()
     assert f"{official['dice_meanofmax']:.4f}" in page
 

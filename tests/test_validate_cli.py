@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from magic_submit.cli import app
 from magic_submit.dataset import load_encounters
-from magic_submit.validation import Problem, ValidationReport, validate_submission
+from magic_submit.validation import CODES, Problem, ValidationReport, validate_submission
 from submission_cases import (
     CVQA, FIRST_ID, MASKS, mask_path, rewrite_mask, runner,
 )
@@ -189,9 +189,18 @@ json_values = st.recursive(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=json_values)
 def test_any_cvqa_content_gives_a_report(data, submission: Path, sample_data: Path) -> None:
+    """Content the official scorer crashes on is never called valid; every finding is coded."""
+    from evaluation.cvqa import score_cvqa
+    from evaluation.errors import ScoringError
+
     (submission / CVQA).write_text(json.dumps(data), encoding="utf-8")
     report = validate_submission(submission, sample_data / "test.json")
-    assert report.valid == (not report.errors)
+    gold = json.loads((sample_data / "test_cvqa.json").read_text(encoding="utf-8"))
+    try:
+        score_cvqa(gold, data)
+    except ScoringError:
+        assert not report.valid and any(p.file == CVQA for p in report.errors)
+    assert all(p.severity == CODES[p.code].severity for p in report.problems)
     json.dumps(report.to_dict(), allow_nan=True)
 
 

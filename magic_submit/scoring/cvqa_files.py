@@ -39,9 +39,10 @@ def score_cvqa_files(pred_file: str | Path, ref_file: str | Path, *,
     except ScoringError as error:
         raise MagicError.from_scoring(error) from None
     notes: list[str] = []
-    if result.scores[CVQA_COUNT_KEY] == 0 and isinstance(system, list):
-        notes.append(f"{pred_file.name} is an empty list: the official scorer scores CVQA 0.0 "
-                     "with number_cvqa_instances = 0")
+    if result.scores[CVQA_COUNT_KEY] == 0:  # a system value of length 0: nothing is missing
+        if isinstance(system, list):  # {} and "" get a warning instead (scoring.slips)
+            notes.append(f"{pred_file.name} is an empty list: the official scorer scores CVQA 0.0 "
+                         "with number_cvqa_instances = 0")
     elif result.missing:
         notes.append(f"--allow-missing: {len(result.missing)} encounter(s)/parent(s) without an "
                      "answer scored as wrong")

@@ -80,8 +80,9 @@ def write_score_outputs(report: ScoreReport, output_dir: str | Path) -> list[Pat
     written = [write_scores_json(report, output_dir)]
     if report.segmentation is not None:
         written.append(output_dir / "per_image.csv")
-        write_atomic(written[-1], csv_text(per_image_rows(report.segmentation)))
+        write_atomic(output_dir / "per_image.csv", csv_text(per_image_rows(report.segmentation)))
     if report.cvqa is not None:
         written.append(output_dir / "per_encounter.csv")
-        write_atomic(written[-1], csv_text(per_encounter_rows(report.cvqa.result.rows)))
+        write_atomic(output_dir / "per_encounter.csv",
+                     csv_text(per_encounter_rows(report.cvqa.result.rows)))
     return written

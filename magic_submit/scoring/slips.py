@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from evaluation.facts import ENCOUNTER_KEY, PARENT_BY_ID, encounter_key, is_scored_key
@@ -116,24 +115,25 @@ def mask_warnings(report: SegmentationReport) -> list[ScoreWarning]:
             continue
         expected = result.shape if len(result.shape) == 2 else None
         for problem in content_problems(facts, expected, file=name, image_id=result.image_id):
-            if problem.code in _EFFECTS and problem.severity == ERROR:
+            if problem.code in _EFFECTS:  # each of them an error of the validator
                 found.append((problem.code, name, True))
     return _grouped(found, f"prediction(s) in {MASKS_PRED_DIR}/")
 
 
 def cvqa_warnings(report: CvqaReport) -> list[ScoreWarning]:
-    """Answers of scored (gold encounter, family) pairs that are not int option indices."""
-    records = report.system_data if isinstance(report.system_data, list) else []
+    """Answers of scored (gold encounter, family) pairs that are not int option indices.
+
+    The file was scored, so it holds a list of objects with string ids (JSON: string keys), or a
+    value of length 0 (no answer to look at).
+    """
     gold = {row.encounter_id for row in report.result.rows}
     found: list[tuple[str, str, bool]] = []
-    for record in records:
-        if not isinstance(record, Mapping) or not isinstance(record.get(ENCOUNTER_KEY), str):
-            continue
+    for record in report.system_data or []:
         enc = encounter_key(record[ENCOUNTER_KEY])
         if enc not in gold:
             continue
         for key, value in record.items():
-            parent = PARENT_BY_ID.get(key.split("-")[0]) if isinstance(key, str) else None
+            parent = PARENT_BY_ID.get(key.split("-")[0])
             if parent is None or not is_scored_key(key):
                 continue
             problem, _ = value_problem(value, key, parent.n_options, {"file": CVQA_SUBMISSION_FILE})

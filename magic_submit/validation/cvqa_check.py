@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cvqa import find_missing, not_a_list_effect, organize
-from evaluation.errors import MalformedRecordError
 from evaluation.facts import encounter_key
 from magic_submit.challenge import (
     CVQA_SUBMISSION_FILE, ENCOUNTER_KEY, MULTI_SLOT_PARENTS, PARENT_BY_ID, PARENT_IDS,
@@ -129,7 +128,7 @@ def _record_problems(index: int, record: Mapping, rel: str,
         if key == ENCOUNTER_KEY:
             continue
         where = {"file": rel, "encounter_id": enc, "qid": str(key)}
-        if not isinstance(key, str) or not is_scored_key(key):  # non-str keys: in-memory records
+        if not is_scored_key(key):  # a key that is not a str (records built in memory) included
             meant = suggest_qid(str(key))
             problems.append(Problem.of("cvqa-ignored-key", f"record {index}: key {key!r} is not 11 "
                                        "characters long: the scorer ignores it",
@@ -242,11 +241,9 @@ def check_records(records: Sequence[Any], targets: SplitTargets,
         problems.extend(found)
         if not crash:
             usable.append(index)
-    try:
-        grouped = organize([records[i] for i in usable], source=rel)
-    except MalformedRecordError as exc:  # unreachable when the checks above are complete
-        return [*problems, Problem.of("cvqa-malformed-key", exc.message, file=rel)], 0
-    expected = {enc: dict.fromkeys(PARENT_IDS, ()) for enc in targets.encounter_ids}
+    # The usable records are those organize() reads: _record_problems flags every one it refuses.
+    grouped = organize([records[i] for i in usable], source=rel)
+    expected = {enc: dict.fromkeys(PARENT_IDS) for enc in targets.encounter_ids}
     for missing in find_missing(expected, grouped):
         enc, _, parent = missing.partition("/")
         if enc not in grouped and enc in by_encounter:

@@ -46,17 +46,18 @@ def name_problem(name: str, known: Container[str], suffix: str) -> tuple[str | N
     Call it only for names that are not ``{split image}_mask_{suffix}.tiff``.
     """
     intended = intended_image_id(name, known)
-    right = mask_file_name(intended, suffix) if intended else None
-    if not is_scanned_mask_name(name):
-        if intended is None:
-            return None, "file-ignored", "not a *.tiff mask of the split: the scorer ignores it"
-        return intended, "mask-extension", (f"'{extension(name) or 'no extension'}' is not read: the "
-                                            f"scorer reads only '*{MASK_EXTENSION}'; expected {right}")
-    image_id, labeler = parse_mask_file_name(name)
     if intended is None:
+        if not is_scanned_mask_name(name):
+            return None, "file-ignored", "not a *.tiff mask of the split: the scorer ignores it"
+        image_id = parse_mask_file_name(name)[0]
         if IMAGE_ID_PATTERN.match(image_id):
             return image_id, "mask-extra-image", f"{image_id} is not an image of the split"
         return None, "file-ignored", f"read as image '{image_id}', which is not in the split"
+    right = mask_file_name(intended, suffix)
+    if not is_scanned_mask_name(name):
+        return intended, "mask-extension", (f"'{extension(name) or 'no extension'}' is not read: the "
+                                            f"scorer reads only '*{MASK_EXTENSION}'; expected {right}")
+    image_id, labeler = parse_mask_file_name(name)
     if labeler == suffix:  # the id part is wrong
         if image_id.startswith(intended + "."):
             return intended, "mask-name-image-extension", (f"the scorer reads the image id "

@@ -222,4 +222,4 @@ def misplaced_masks(root: Path, targets: SplitTargets) -> list[Problem]:
                            file=f"{MASKS_PRED_DIR}/")]
     return [Problem.of("masks-folder-misplaced",
                        f"{n} mask file(s) in '{folder}/' (the platform reads only {MASKS_PRED_DIR}/)",
-                       file=f"{folder}/" if folder != "." else "./") for folder, n in counts.items()]
+                       file=f"{folder}/") for folder, n in counts.items()]
