@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -60,15 +63,6 @@ def read_run_metrics(folder: Path, baseline: str) -> dict[str, Any]:
     return metrics
 
 
-def refuse_run_as_output(output: Path, runs: Sequence[Path]) -> None:
-    """``magic predict`` writes next to a run, never into it (its submission is the run's)."""
-    from magic_submit.errors import MagicError
-
-    if any(Path(output).resolve() == Path(run).resolve() for run in runs):
-        raise MagicError("--output is the run folder itself", file=output,
-                         hint="write the prediction to another folder")
-
-
 def prepare_output(output: Path, products: Sequence[str], *, resume: bool = False,
                    overwrite: bool = False, logs: Sequence[str] = ()) -> None:
     """Make ``output`` ready for a run, never losing an earlier one by accident.
@@ -91,6 +85,17 @@ def prepare_output(output: Path, products: Sequence[str], *, resume: bool = Fals
     >>> sorted(p.name for p in folder.iterdir())
     []
     """
+    check_output(output, resume=resume, overwrite=overwrite, logs=logs)
+    if overwrite:
+        for name in products:
+            _remove(Path(output) / name)
+    Path(output).mkdir(parents=True, exist_ok=True)
+
+
+def check_output(output: Path, *, resume: bool = False, overwrite: bool = False,
+                 logs: Sequence[str] = (), resumable: bool = True) -> None:
+    """The refusals of :func:`prepare_output`, nothing touched; ``resumable``: the command has
+    ``--resume`` (``magic predict`` has not, so its hint does not name it)."""
     from magic_submit.errors import MagicError
 
     output = Path(output)
@@ -103,13 +108,66 @@ def prepare_output(output: Path, products: Sequence[str], *, resume: bool = Fals
         else []
     if entries and not (resume or overwrite):
         raise MagicError("already holds files of an earlier run", file=output, ids=entries,
-                         hint="pass --resume to continue that run, --overwrite to replace it, "
+                         hint=("pass --resume to continue that run, --overwrite to replace it, "
+                               "or another --output") if resumable else
+                         "pass --overwrite to replace what an earlier prediction wrote there, "
                          "or another --output")
-    if overwrite:
-        for name in products:
-            path = output / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
-    output.mkdir(parents=True, exist_ok=True)
+
+
+def refuse_inputs_inside(output: Path, inputs: Sequence[Path | None]) -> None:
+    """An input (a run, an ensemble member, the photos, the query file) at or under ``output``
+    is refused: replacing the output's products could delete it."""
+    from magic_submit.errors import MagicError
+
+    target = Path(output).resolve()
+    inside = [str(p) for p in inputs if p is not None
+              and (Path(p).resolve() == target or target in Path(p).resolve().parents)]
+    if inside:
+        raise MagicError("--output holds an input of this command: it would be replaced",
+                         file=output, ids=inside,
+                         hint="write the prediction to a folder that holds none of its inputs")
+
+
+@contextlib.contextmanager
+def staged_output(output: Path, products: Sequence[str], *, overwrite: bool,
+                  inputs: Sequence[Path | None]) -> Iterator[Path]:
+    """A temporary folder beside ``output`` to write a prediction into, moved into place when
+    the block ends without error, removed when it fails: ``output`` never holds half a result.
+
+    Checked before anything is touched: no input inside ``output``
+    (:func:`refuse_inputs_inside`), and ``output`` empty or ``overwrite`` (then its ``products``
+    are replaced at the end; other files stay). ``output`` becomes the folder itself when it was
+    absent or empty (one rename), else each product is swapped in.
+    """
+    output = Path(output)
+    refuse_inputs_inside(output, inputs)
+    check_output(output, overwrite=overwrite, resumable=False)
+    staging = output.parent / f".{output.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir(parents=True)  # beside output (one file system: renames), the usual mode
+    try:
+        yield staging
+        _publish(staging, output, products)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, output: Path, products: Sequence[str]) -> None:
+    """Move the staged products into ``output`` (see :func:`staged_output`)."""
+    if not output.exists() or (output.is_dir() and not any(output.iterdir())):
+        os.replace(staging, output)  # rename(2) replaces an empty folder
+        return
+    old = staging / ".replaced"
+    old.mkdir()
+    for name in products:  # what an earlier prediction wrote goes, even if not written again
+        if (output / name).exists() or (output / name).is_symlink():
+            os.replace(output / name, old / name)
+    for name in products:
+        if (staging / name).exists():
+            os.replace(staging / name, output / name)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

@@ -44,6 +44,10 @@ HUB_HINT = (f"check the id; a private or gated model needs `hf auth login` (and 
             f"the cache only; {TINY_RANDOM} needs no download")
 
 
+LOCAL_HINT = ("the folder's files are damaged or incomplete: write them again (train again, or "
+              "save_pretrained) or restore them from a copy")
+
+
 # Hub id -> load from the cache only: one probe per id and process (a model and its processor,
 # or tokenizer, share their id).
 _PROBED: dict[str, bool] = {}
@@ -87,7 +91,8 @@ def load_pretrained(load: Callable[..., Loaded], source: str, what: str) -> Load
     """
     local = Path(source).expanduser()
     cache_only = False
-    if source.startswith((".", "/", "~")) or local.exists():  # a hub id is "org/name"
+    is_folder = source.startswith((".", "/", "~")) or local.exists()  # a hub id is "org/name"
+    if is_folder:
         if not local.is_dir():
             raise MagicError(f"{what} folder not found", file=source,
                              hint="pass a hub id, a folder written by save_pretrained, or "
@@ -101,8 +106,8 @@ def load_pretrained(load: Callable[..., Loaded], source: str, what: str) -> Load
         with quiet_transformers():
             return load(source, local_files_only=True) if cache_only else load(source)
     except Exception as exc:  # noqa: BLE001 - hub, network and file errors come in many types
-        hint = ("HF_HUB_OFFLINE is set: download the model once with network, or pass a local "
-                "folder" if _offline() else HUB_HINT)
+        hint = (LOCAL_HINT if is_folder else "HF_HUB_OFFLINE is set: download the model once "
+                "with network, or pass a local folder" if _offline() else HUB_HINT)
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise MagicError(f"cannot load {what} '{source}' ({type(exc).__name__}: {first})",
                          hint=hint) from None

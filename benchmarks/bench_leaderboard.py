@@ -1,7 +1,7 @@
 """Benchmark ``magic leaderboard``: the bootstrap must cost little next to scoring once.
 
-Uses the test-sized set of ``bench_score.py`` (314 images in 100 encounters+, zlib TIFFs, made on
-first use) as a platform reference, with synthetic gold CVQA answers, and ``--submissions``
+Uses the test-sized set of ``bench_score.py`` (314 images in 100 encounters+, zlib TIFFs, made in a
+temporary folder, or once in --data DIR) as a platform reference, with synthetic gold CVQA answers, and ``--submissions``
 submissions (the same masks, different CVQA answers). It measures, in this process:
 
 * ``score``: ``score_submission`` of every submission (the per-image work, done once each);
@@ -32,6 +32,7 @@ REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE), str(REPO / "tests")]
 
 from bench_score import make_dataset  # noqa: E402
+from harness import data_folder  # noqa: E402
 from builders import cvqa_records, write_json  # noqa: E402
 
 from evaluation.bootstrap import resample_counts  # noqa: E402
@@ -49,17 +50,17 @@ def link(target: Path, name: Path) -> None:
 
 
 def make_leaderboard_data(root: Path, n_submissions: int, seed: int) -> tuple[Path, list[Path]]:
-    ref_masks, pred_masks = make_dataset(HERE / "_data" / "score" / "314-zlib", 314, "zlib", 0)
+    ref_masks, pred_masks = make_dataset(root / "score" / "314-zlib", 314, "zlib", 0)
     encounters = sorted({encounter_of_image(p.name.split("_mask_")[0])
                          for p in ref_masks.glob("*.tiff")})
     rng = np.random.default_rng(seed)
-    reference = root / "reference"
+    reference = root / "leaderboard" / "reference"
     reference.mkdir(parents=True, exist_ok=True)
     link(ref_masks.resolve(), reference / "masks_refs")
     write_json(reference / "data_cvqa_ref.json", cvqa_records(rng, encounters))
     submissions = []
     for k in range(n_submissions):
-        folder = root / f"team{k}"
+        folder = root / "leaderboard" / f"team{k}"
         folder.mkdir(exist_ok=True)
         link(pred_masks.resolve(), folder / "masks_preds")
         write_json(folder / "data_cvqa_sys.json", cvqa_records(rng, encounters))
@@ -84,10 +85,15 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=4)
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=None, help="keep the synthetic data in this "
+                        "folder (made once, reused); default: a temporary folder, removed at the end")
     args = parser.parse_args()
+    with data_folder(args.data, "bench-leaderboard-") as root:
+        run(args, root)
 
-    reference, submissions = make_leaderboard_data(HERE / "_data" / "leaderboard",
-                                                   args.submissions, args.seed)
+
+def run(args: argparse.Namespace, root: Path) -> None:
+    reference, submissions = make_leaderboard_data(root, args.submissions, args.seed)
     ref = open_reference_context(reference)
     start = time.perf_counter()
     # No checks given: scoring only, the time the bootstrap is compared with.

@@ -10,7 +10,7 @@ prediction each), then runs, side by side in one run and each in a fresh process
 It prints wall time (median of ``--repeat`` runs), peak resident memory, and ratios to the floor.
 Targets (issue 2): magic / floor <= 2.5 and magic peak < 400 MB.
 
-    python benchmarks/bench_score.py                 # makes benchmarks/_data/ on first use
+    python benchmarks/bench_score.py                 # data in a temporary folder (--data DIR: kept)
     python benchmarks/bench_score.py --compression zlib --with-plain
 """
 
@@ -29,7 +29,7 @@ import tifffile
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from harness import compare  # noqa: E402
+from harness import compare, data_folder  # noqa: E402
 
 FLOOR_SCRIPT = """
 import sys, tifffile
@@ -86,16 +86,20 @@ def make_dataset(root: Path, n_images: int, compression: str | None, seed: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=HERE / "_data" / "score")
+    parser.add_argument("--data", type=Path, default=None, help="keep the synthetic data in this folder (made once, reused); default: a temporary folder, removed at the end")
     parser.add_argument("--images", type=int, default=314)
     parser.add_argument("--compression", choices=["none", "zlib"], default="none")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--with-plain", action="store_true", help="also time the plain implementation")
     args = parser.parse_args()
+    with data_folder(args.data, "bench-score-") as root:
+        run(args, root)
 
+
+def run(args: argparse.Namespace, root: Path) -> None:
     compression = None if args.compression == "none" else args.compression
-    data = args.data / f"{args.images}-{args.compression}"
+    data = root / f"{args.images}-{args.compression}"
     t0 = time.perf_counter()
     ref, pred = make_dataset(data, args.images, compression, args.seed)
     n_files = len(list(ref.glob("*.tiff"))) + len(list(pred.glob("*.tiff")))

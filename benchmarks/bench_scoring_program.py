@@ -7,12 +7,14 @@ exports the bundle, and runs side by side, each in a fresh process:
 
 * ``floor``: only ``tifffile.imread`` on every reference and prediction file;
 * ``magic``: ``magic score --json`` (the figures alone);
-* ``program``: the bundle's command (check every file, score, write scores.json and the page).
+* ``program``: the bundle's command at its default ``--detail summary`` (walk the upload, check
+  it against the reference and against itself, score, write scores.json and the page);
+* ``full``: the same with ``--detail full`` (one check, and the gallery of the worst images).
 
 It prints wall time (median of ``--repeat`` runs), peak resident memory and ratios to the floor,
 and checks that the program's scores.json is ``magic score --output``'s file.
 
-    python benchmarks/bench_scoring_program.py            # data in benchmarks/_data/ (reused)
+    python benchmarks/bench_scoring_program.py            # data in a temporary folder (--data DIR: kept)
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_score import FLOOR_SCRIPT, make_dataset  # noqa: E402
-from harness import compare  # noqa: E402
+from harness import compare, data_folder  # noqa: E402
 
 from magic_submit.challenge import PARENTS  # noqa: E402
 from magic_submit.scoring_program.bundle import export_bundle  # noqa: E402
@@ -59,13 +61,17 @@ def add_cvqa(root: Path, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=HERE / "_data" / "score")
+    parser.add_argument("--data", type=Path, default=None, help="keep the synthetic data in this folder (made once, reused); default: a temporary folder, removed at the end")
     parser.add_argument("--images", type=int, default=314)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    with data_folder(args.data, "bench-program-") as root:
+        run(args, root)
 
-    data = args.data / f"{args.images}-none"
+
+def run(args: argparse.Namespace, root: Path) -> None:
+    data = root / f"{args.images}-none"
     ref, pred = make_dataset(data, args.images, None, args.seed)
     add_cvqa(data, args.seed)
     size_mb = sum(f.stat().st_size for f in [*ref.glob("*.tiff"), *pred.glob("*.tiff")]) / 2**20
@@ -80,7 +86,8 @@ def main() -> None:
         magic = [sys.executable, "-m", "magic_submit", "score", str(data), "--reference",
                  str(data), "--json", "--quiet"]
         runs = compare({"floor": [sys.executable, "-c", FLOOR_SCRIPT, str(ref), str(pred)],
-                        "magic": magic, "program": program}, args.repeat)
+                        "magic": magic, "full": [*program, "--detail", "full"],
+                        "program": program}, args.repeat)
         runs.print_table()
         subprocess.run([*magic[:-2], "--output", str(magic_out), "--quiet"], check=True,
                        capture_output=True)
@@ -88,7 +95,8 @@ def main() -> None:
         page = (out / "detailed_results.html").stat().st_size
         print(f"scores.json equals magic score --output's: {same}; "
               f"detailed_results.html: {page / 1e6:.2f} MB")
-        print(f"program / magic score: {runs.median('program') / runs.median('magic'):.2f}x")
+        print(f"program / magic score: {runs.median('program') / runs.median('magic'):.2f}x; "
+              f"summary / full detail: {runs.median('program') / runs.median('full'):.2f}x")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ built offline: no hub needed), synthetic consumer-size JPEGs (``bench_seg_train`
   GPU: the model at 3,000 photos/s or more, the whole command bound by JPEG decoding.
 
     python benchmarks/bench_seg_predict.py                 # a GPU: 2000 photos of 1536x2048
-    python benchmarks/bench_seg_predict.py --photos 12 --device cpu --model-batch 4 \\
+    python benchmarks/bench_seg_predict.py --photos 24 --device cpu --model-batch 4 \\
         --model-repeat 2                                    # the CPU check, a few minutes
+
+The photos are written to a temporary folder (removed at the end), or with ``--data-dir DIR``
+made there once and reused.
 """
 
 from __future__ import annotations
@@ -28,24 +31,26 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from baselines.seg.model import ENCODE_BATCH  # noqa: E402
 from bench_seg_train import make_split  # noqa: E402
+from harness import data_folder  # noqa: E402
 
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (no sparsity), FLOP/s.
 NOMINAL_BF16 = (("H100 PCIe", 756e12), ("H100", 989e12), ("H200", 989e12), ("A100", 312e12),
                 ("L40S", 362e12), ("L4", 121e12))
 
 
-def dataset(args: argparse.Namespace) -> Path:
-    """``test.json`` + ``images_test/`` of ``--photos`` synthetic JPEGs, made once and reused."""
+def dataset(folder: Path, args: argparse.Namespace) -> Path:
+    """``test.json`` + ``images_test/`` of ``--photos`` synthetic JPEGs under ``folder``, made
+    once and reused."""
     h, w = args.size
-    root = args.data_dir or HERE / "_data" / "seg-predict" / f"{args.photos}-{h}x{w}"
+    root = folder / f"{args.photos}-{h}x{w}"
     if not (root / "done.json").is_file():
         started = time.perf_counter()
         make_split(root, "test", args.photos, (h, w), 7, 0)
@@ -74,17 +79,17 @@ def make_run(folder: Path, config: str) -> Path:
 
 
 def decode_floor(root: Path, workers: int) -> float:
-    """Seconds to decode and resize every photo once on ``workers`` threads."""
+    """Seconds to decode and resize every photo once on the decode pool's ``workers`` threads."""
     from baselines.seg.data import load_samples
     from baselines.seg.images import Preprocessing, decode_resized
     from baselines.seg.tiny import build_image_processor
+    from magic_submit.photos import decode_pool
 
     prep = Preprocessing.from_processor(build_image_processor())
     paths = [s.image_path for s in load_samples(root, "test", need_masks=False)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(lambda p: decode_resized(p, prep), paths):
-            pass
+    for _ in decode_pool(lambda p: decode_resized(p, prep), paths, workers=workers):
+        pass
     return time.perf_counter() - started
 
 
@@ -144,23 +149,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=int, default=2000, help="photos to predict end to end")
     parser.add_argument("--size", type=lambda s: tuple(int(v) for v in s.split("x")),
                         default=(1536, 2048), help="photo HEIGHTxWIDTH")
-    parser.add_argument("--batch-size", type=int, default=64, help="the command's --batch-size")
+    parser.add_argument("--batch-size", type=int, default=ENCODE_BATCH,
+                        help="the command's --batch-size")
     parser.add_argument("--model-batch", type=int, default=256, help="batch of the model rate")
     parser.add_argument("--model-repeat", type=int, default=10, help="timed model batches")
     parser.add_argument("--config", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep the photos here (made "
+                        "once, reused); default: a temporary folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
+    with data_folder(args.data_dir, "bench-seg-predict-") as folder:
+        results = measure(dataset(folder, args), args)
+    summarize(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def measure(root: Path, args: argparse.Namespace) -> dict:
+    """Every figure of the benchmark on the photos under ``root``."""
     import torch
 
     from baselines.runtime import session
-    from baselines.seg.images import default_workers
     from baselines.seg.predict_run import PredictSegOptions, predict_seg
+    from magic_submit.photos import default_workers
 
-    root = dataset(args)
     workers = default_workers()
+
     results: dict = {"photos": args.photos, "size": list(args.size), "config": args.config,
                      "cpu_cores": os.cpu_count(), "workers": workers}
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,15 +191,13 @@ def main(argv: list[str] | None = None) -> None:
             results["matmul_bf16_flops"] = matmul_peak(device)
         results["decode_s"] = decode_floor(root, workers)
         started = time.perf_counter()
-        record = predict_seg(PredictSegOptions(data=root, output=Path(tmp) / "out", members=(run,),
-                                               run_only=True, split="test",
+        record = predict_seg(PredictSegOptions(data=root, output=Path(tmp) / "out",
+                                               members=(run,), run_only=True, split="test",
                                                batch_size=args.batch_size, device=args.device,
                                                workers=workers)).record
         results["end_to_end_s"] = time.perf_counter() - started
         results["prediction_loop_s"] = record["timings"]["predict_s"]
-    summarize(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
 
 
 def summarize(results: dict) -> None:

@@ -21,6 +21,9 @@ Goal (issue 4): the cached loop's ``--epochs`` epochs, caching included, within 
     python benchmarks/bench_seg_train.py                       # H100: 2474 + 157 photos 1536x2048
     python benchmarks/bench_seg_train.py --images 40 --valid-images 8 --epochs 2 --paper-epochs 2 \\
         --size 480x640 --config tiny --device cpu --loader-workers 2     # a CPU check, ~1 min
+
+The photos are written to a temporary folder (removed at the end), or with ``--data-dir DIR``
+made there once and reused.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
+from harness import data_folder  # noqa: E402
 from magic_submit.masks import write_mask  # noqa: E402
 from magic_submit.naming import mask_file_name  # noqa: E402
 
@@ -99,10 +104,10 @@ def make_split(root: Path, split: str, n: int, size: tuple[int, int], seed: int,
     (root / f"{split}.json").write_text(json.dumps(records), encoding="utf-8")
 
 
-def dataset(args: argparse.Namespace) -> Path:
-    """The synthetic set for these options, made once and reused."""
+def dataset(folder: Path, args: argparse.Namespace) -> Path:
+    """The synthetic set for these options under ``folder``, made once and reused."""
     h, w = args.size
-    root = args.data_dir or HERE / "_data" / "seg" / f"{args.images}+{args.valid_images}-{h}x{w}"
+    root = folder / f"{args.images}+{args.valid_images}-{h}x{w}"
     marker = root / "done.json"
     if marker.is_file():
         return root
@@ -131,10 +136,10 @@ class PaperDataset:
 
         from baselines.seg.data import merge_annotators, read_annotator_masks
         from baselines.seg.prompts import build_prompt
+        from magic_submit.photos import read_photo
 
         sample = self.samples[index]
-        with Image.open(sample.image_path) as image:
-            image = image.convert("RGB")
+        image = read_photo(sample.image_path).image  # a full decode, as the paper's loop does
         encoded = self.processor(text=[build_prompt(sample.record)], images=[image],
                                  padding="max_length", truncation=True, max_length=77,
                                  return_tensors="pt")
@@ -246,11 +251,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", choices=("full", "tiny"), default="full",
                         help="full: the rd64-refined architecture; tiny: for CPU checks")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep the photos here (made "
+                        "once, reused); default: a temporary folder")
     parser.add_argument("--skip-paper", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
+    with data_folder(args.data_dir, "bench-seg-train-") as folder:
+        results = measure(dataset(folder, args), args)
+    summarize(results, args)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def measure(root: Path, args: argparse.Namespace) -> dict:
+    """Both loops on the synthetic set under ``root``: their figures."""
     import tempfile
 
     import torch
@@ -260,7 +275,6 @@ def main(argv: list[str] | None = None) -> None:
     from baselines.runtime import setup, teardown
     from baselines.seg.tiny import save_random_model
 
-    root = dataset(args)
     runtime = setup(args.device, 0)
     device = runtime.device
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
@@ -293,9 +307,7 @@ def main(argv: list[str] | None = None) -> None:
             print("paper's loop:", flush=True)
             results["paper"] = paper_loop(model, processor, train_samples, gold_view, args, device)
     teardown(runtime)
-    summarize(results, args)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
 
 
 def summarize(results: dict, args: argparse.Namespace) -> None:

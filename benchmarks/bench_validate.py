@@ -11,7 +11,7 @@ in a fresh process:
 It prints wall time (median of ``--repeat`` runs), peak resident memory and ratios to the floor.
 Target (issue 3): a test-sized submission validates in a few seconds.
 
-    python benchmarks/bench_validate.py                 # makes benchmarks/_data/validate/ first
+    python benchmarks/bench_validate.py                 # data in a temporary folder (--data DIR: kept)
     python benchmarks/bench_validate.py --compression zlib
 """
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 from bench_score import lesion  # noqa: E402
-from harness import compare, timed  # noqa: E402
+from harness import compare, data_folder, timed  # noqa: E402
 
 from magic_submit.challenge import PARENTS  # noqa: E402
 
@@ -115,17 +115,21 @@ def make_submission(root: Path, n_encounters: int, n_images: int, compression: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=HERE / "_data" / "validate")
+    parser.add_argument("--data", type=Path, default=None, help="keep the synthetic data in this folder (made once, reused); default: a temporary folder, removed at the end")
     parser.add_argument("--encounters", type=int, default=100)
     parser.add_argument("--images", type=int, default=314)
     parser.add_argument("--compression", choices=["none", "zlib"], default="none")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    with data_folder(args.data, "bench-validate-") as root:
+        run(args, root)
 
+
+def run(args: argparse.Namespace, data: Path) -> None:
     compression = None if args.compression == "none" else args.compression
     t0 = time.perf_counter()
-    root = make_submission(args.data / f"{args.images}-{args.compression}", args.encounters,
+    root = make_submission(data / f"{args.images}-{args.compression}", args.encounters,
                            args.images, compression, args.seed)
     masks = root / "submission" / "masks_preds"
     size_mb = sum(f.stat().st_size for f in masks.iterdir()) / 2**20

@@ -1,4 +1,5 @@
-"""Benchmark ``--method vlm``: batched generation against a one-request-at-a-time loop.
+"""Benchmark ``--method vlm`` (batched generation against a one-request-at-a-time loop) and
+``--method api`` (``--backend api``: magic's own cost per request against the server's latency).
 
 One run, one model: the architecture of ``Qwen/Qwen2.5-VL-7B-Instruct`` (its config values typed
 in :func:`baselines.vqa.vlm.tiny.qwen25_vl_7b_config`, random weights: the same compute as the
@@ -17,9 +18,18 @@ It prints encounters per minute, the whole-split time, peak GPU memory and the r
 (issue 9): the 100-encounter test split, 3 photos, 3 votes, under 5 minutes on one H100 and at
 least 4x the single loop.
 
+``--backend api`` starts a chat-completions server on 127.0.0.1 (``tests/vlm_server.py``) that
+answers every request after a fixed ``--server-delay`` and sends ``--api-requests`` requests of
+the same synthetic split through :class:`baselines.vqa.vlm.backend_api.ApiBackend`, side by side
+in one run: text only and with the photos one at a time (magic's overhead per request: the wall
+time per request minus the server's delay: building the message, encoding the photos, the HTTP
+client, parsing the reply), and with the photos ``--concurrency`` at a time (against the ideal
+of ``requests x delay / concurrency``). No GPU, no model.
+
     python benchmarks/bench_vqa_vlm.py                                   # GPU, full size
     python benchmarks/bench_vqa_vlm.py --size tiny --device cpu --encounters 8 --photos 2 \\
         --photo-size 480x640 --single-encounters 2 --max-new-tokens 16   # a CPU check, ~1 min
+    python benchmarks/bench_vqa_vlm.py --backend api --encounters 20     # the API's overhead
 """
 
 from __future__ import annotations
@@ -87,8 +97,64 @@ def timed_answers(backend: Any, requests: list, device: Any) -> tuple[float, flo
     return seconds, peak, sum(r.prompt_tokens for r in replies)
 
 
+def api_overhead(args: argparse.Namespace) -> dict[str, Any]:
+    """``--backend api``: the rows of the module doc, and the server's delay."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from vlm_server import Answer, chat_server
+
+    from baselines.vqa.vlm.backend_api import ApiBackend
+    from baselines.vqa.vlm.parsing import parse_reply
+    from baselines.vqa.vlm.prompt import shown_options
+
+    families = family_options(load_definitions(REPO / "sample_data" / DEFINITIONS_FILE))
+    options = {p: shown_options(f) for p, f in families.items()}
+    opts = VlmOptions(backend="api", votes=args.votes, image_size=args.image_size)
+    rows: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, \
+            chat_server(lambda n, seen: Answer(delay_s=args.server_delay)) as (url, _):
+        subjects = synthetic_split(Path(folder), args)
+        text_only = [Subject(s.encounter, ()) for s in subjects]
+        for name, chosen, concurrency in (
+                ("text, 1 in flight", text_only, 1), ("photos, 1 in flight", subjects, 1),
+                (f"text, {args.concurrency} in flight", text_only, args.concurrency),
+                (f"photos, {args.concurrency} in flight", subjects, args.concurrency)):
+            requests = first_requests(chosen, families, opts, seed=args.seed,
+                                      with_responses=False)[: args.api_requests]
+            with ApiBackend(url, "served", concurrency=concurrency,
+                            image_size=args.image_size) as backend:
+                started = time.perf_counter()
+                for request, reply in backend.answer(requests):
+                    assert reply.failure is None, reply.failure
+                    parse_reply(reply.text, request.orders, options)
+                seconds = time.perf_counter() - started
+            ideal = len(requests) * args.server_delay / concurrency
+            rows[name] = {"requests": len(requests), "concurrency": concurrency,
+                          "photos_per_request": len(requests[0].photos), "seconds": seconds,
+                          "ideal_s": ideal, "per_request_s": seconds / len(requests),
+                          "overhead_per_request_s": (seconds - ideal) / len(requests)
+                          if concurrency == 1 else None}
+    return {"server_delay_s": args.server_delay, "rows": rows}
+
+
+def print_api(summary: dict[str, Any], args: argparse.Namespace) -> None:
+    delay = summary["server_delay_s"]
+    print(f"api against a local server answering after {delay * 1000:.0f} ms; photos "
+          f"{args.photo_size[1]}x{args.photo_size[0]} sent at {args.image_size} px")
+    print(f"{'requests':<22} {'n':>4} {'photos':>6} {'seconds':>8} {'ideal s':>8} "
+          f"{'/ ideal':>8} {'ms/request':>10} {'overhead ms':>11}")
+    for name, r in summary["rows"].items():
+        overhead = r["overhead_per_request_s"]
+        print(f"{name:<22} {r['requests']:>4} {r['photos_per_request']:>6} {r['seconds']:>8.2f} "
+              f"{r['ideal_s']:>8.2f} {r['seconds'] / r['ideal_s']:>7.2f}x "
+              f"{r['per_request_s'] * 1000:>10.1f} "
+              f"{'' if overhead is None else f'{overhead * 1000:.1f}':>11}")
+    print("ideal: requests x the server's delay / in flight; overhead (one in flight): magic's own "
+          "time per request beside the server's (message, photos, HTTP, parsing)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("vlm", "api"), default="vlm")
     parser.add_argument("--size", choices=("7b", "tiny"), default="7b")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--encounters", type=int, default=100)
@@ -104,7 +170,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="encounters timed one request at a time (then extrapolated)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--server-delay", type=float, default=0.2,
+                        help="api: the local server's own latency, seconds")
+    parser.add_argument("--api-requests", type=int, default=30, help="api: requests per row")
+    parser.add_argument("--concurrency", type=int, default=8, help="api: requests in flight")
     args = parser.parse_args(argv)
+    if args.backend == "api":
+        summary = api_overhead(args)
+        print_api(summary, args)
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        return
 
     import torch
 

@@ -1,12 +1,17 @@
-"""Side-by-side timing of whole commands, each in a fresh process, for the benchmark scripts."""
+"""Side-by-side timing of whole commands, each in a fresh process, and the benchmarks' scratch
+folder."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _WRAPPER = """
 import json, resource, subprocess, sys, time
@@ -17,6 +22,19 @@ rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"wall": dt, "rss": rss, "rc": p.returncode, "out": p.stdout,
                   "err": p.stderr[-2000:]}))
 """
+
+
+@contextlib.contextmanager
+def data_folder(given: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a benchmark writes its synthetic data: ``given`` (``--data-dir``: made there once
+    and reused by later runs), else a temporary folder removed at the end, so that a benchmark
+    writes nothing into the repository unless asked to."""
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        yield Path(folder)
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:

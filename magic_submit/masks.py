@@ -1,8 +1,9 @@
-"""Mask and image file I/O: read a TIFF as the scorer does, write a correct one, open photos.
+"""Mask file I/O: read a TIFF as the scorer does, write a correct one.
 
-Every mask and photo the toolkit reads goes through here, so each failure (missing, corrupt, a
-header claiming billions of pixels) is one :class:`~magic_submit.errors.MagicError` that names the
-file.
+Every mask the toolkit reads goes through here, so each failure (missing, corrupt, a header
+claiming billions of pixels) is one :class:`~magic_submit.errors.MagicError` that names the file.
+Photos are read by :mod:`magic_submit.photos` (``open_image`` and ``image_size`` are re-exported
+here for the callers that read masks and photos together).
 
 >>> import tempfile, numpy as np
 >>> folder = Path(tempfile.mkdtemp())
@@ -17,21 +18,16 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import tifffile
 
 from magic_submit.errors import MagicError
 from magic_submit.files import MISSING, NotRegularFileError, describe, official_effect, open_regular
-
-if TYPE_CHECKING:
-    from PIL import Image
+from magic_submit.photos import image_size, open_image  # noqa: F401 - re-exported
 
 # tifffile logs a warning for every odd file; the caller reports problems itself.
 logging.getLogger("tifffile").setLevel(logging.ERROR)
@@ -175,67 +171,3 @@ def write_mask(path: str | Path, mask: np.ndarray, *, compression: str | None = 
         binary = array.astype(np.uint8)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     tifffile.imwrite(path, binary, compression=compression, photometric="minisblack")
-
-
-# What PIL raises for a damaged or hostile file, at open or while decoding.
-_IMAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, EOFError,
-                                                  struct.error, zlib.error)
-
-
-@contextmanager
-def open_image(path: str | Path) -> Iterator[Image.Image]:
-    """A photo opened with PIL (lazily: ``.size`` reads only the header), closed afterwards.
-
-    A missing file is a :class:`MagicError` with code ``image-missing``; a file PIL cannot open,
-    or whose pixels fail to decode inside the ``with`` block (truncated, corrupt), one with code
-    ``image-unreadable``. Both name the file. Only decoding is relabelled: an error raised by the
-    caller's own code inside the block passes unchanged. A FIFO or a device is refused unopened.
-
-    >>> with open_image("sample_data/images_test/IMG_ENC00908_00001.jpg") as photo:
-    ...     photo.format
-    'JPEG'
-    """
-    from PIL import Image
-
-    path = Path(path)
-    try:
-        handle = open_regular(path)
-    except NotRegularFileError as exc:
-        code = "image-missing" if exc.kind == MISSING else "image-unreadable"
-        message = "image not found" if exc.kind == MISSING else f"is {describe(exc.kind)}, not an image"
-        raise MagicError(message, file=path, code=code) from None
-    except OSError as exc:
-        raise MagicError(f"cannot be opened ({exc.strerror or exc})", file=path,
-                         code="image-unreadable") from None
-    with handle:
-        try:
-            image = Image.open(handle)
-        except Exception as exc:  # noqa: BLE001 - PIL raises many types for what it cannot identify
-            raise MagicError(f"cannot read the image ({type(exc).__name__}: {exc})", file=path,
-                             code="image-unreadable") from None
-        with image:
-            image.load = _named_decoding(image.load, path)  # type: ignore[method-assign]
-            yield image
-
-
-def _named_decoding(load: Callable[[], object], path: Path) -> Callable[[], object]:
-    """``image.load`` whose decoding failures are a :class:`MagicError` naming ``path``.
-
-    PIL decodes pixels only in ``load()`` (``convert``, ``resize``, ``np.asarray`` call it), so
-    this catches decoding failures and nothing else.
-    """
-    def load_named() -> object:
-        try:
-            return load()
-        except _IMAGE_ERRORS as exc:
-            raise MagicError(f"cannot decode the image ({type(exc).__name__}: {exc})", file=path,
-                             code="image-unreadable") from None
-
-    return load_named
-
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(height, width) of an image from its header, without decoding the pixels."""
-    with open_image(path) as image:
-        width, height = image.size
-    return height, width

@@ -6,7 +6,6 @@ import http.server
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 pytest.importorskip("huggingface_hub")
 
 from baselines.hub import probe_hub  # noqa: E402
+from local_server import serving  # noqa: E402
 from magic_submit.errors import MagicError  # noqa: E402
 
 
@@ -44,15 +44,8 @@ class _Hub(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def hub() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_Hub) as url:
+        yield url
 
 
 def _closed_port() -> str:

@@ -71,3 +71,85 @@ def test_evaluation_source_names_only_the_standard_library_numpy_and_itself() ->
         assert not roots & PROJECT_PACKAGES, (path.name, roots & PROJECT_PACKAGES)
         outside = {r for r in roots - ALLOWED_THIRD_PARTY if r not in sys.stdlib_module_names}
         assert not outside, (path.name, outside)
+
+
+# ---------------------------------------------------------------------------------------------
+# magic_submit: the ground package never climbs into the baselines, and inside it each module
+# imports only from its own floor or those below.
+
+MAGIC_SUBMIT = REPO / "magic_submit"
+# Floors, lowest first: a top-level module or sub-package of magic_submit -> its floor.
+FLOORS: dict[str, int] = {
+    **dict.fromkeys(["__init__", "errors", "challenge", "formatting", "text", "naming"], 0),
+    **dict.fromkeys(["files", "jsonio", "archive", "photos", "masks", "mask_index",
+                     "definitions", "dataset", "submission", "console"], 1),
+    "validation": 2,
+    "scoring": 3,
+    "reporting": 4, "packing": 4,
+    "scoring_program": 5,
+    "cli": 6, "__main__": 6,
+}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at module level or inside functions (absolute names)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            assert node.level == 0, f"{path}: relative import"
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _floor_of(parts: list[str]) -> int:
+    """The floor of ``magic_submit.<parts...>`` (a module, or a name imported from one; a name
+    that is no module of magic_submit, such as ``__version__``, comes from its ``__init__``)."""
+    top = parts[0] if parts else "__init__"
+    if not ((MAGIC_SUBMIT / top).is_dir() or (MAGIC_SUBMIT / f"{top}.py").is_file()):
+        top = "__init__"
+    assert top in FLOORS, f"magic_submit.{top} has no floor: add it to FLOORS in {__file__}"
+    return FLOORS[top]
+
+
+def _magic_submit_modules() -> list[Path]:
+    return sorted(MAGIC_SUBMIT.rglob("*.py"))
+
+
+def test_magic_submit_imports_nothing_from_the_baselines() -> None:
+    climbing = {str(path.relative_to(REPO)): sorted(n for n in _imported_modules(path)
+                                                    if n.split(".")[0] == "baselines")
+                for path in _magic_submit_modules()}
+    assert not {k: v for k, v in climbing.items() if v}
+
+
+def test_inside_magic_submit_no_module_imports_from_a_higher_floor() -> None:
+    upward: list[str] = []
+    for path in _magic_submit_modules():
+        parts = list(path.relative_to(MAGIC_SUBMIT).with_suffix("").parts)
+        own = _floor_of(parts)
+        for name in _imported_modules(path):
+            pieces = name.split(".")
+            if pieces[0] != "magic_submit":
+                continue
+            # A dotted name's first piece after magic_submit is its module or sub-package.
+            if _floor_of(pieces[1:2]) > own:
+                upward.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not upward, "\n".join(upward)
+
+
+def test_the_floor_table_names_every_module_of_magic_submit() -> None:
+    on_disk = {p.stem if p.parent == MAGIC_SUBMIT else p.relative_to(MAGIC_SUBMIT).parts[0]
+               for p in _magic_submit_modules()}
+    assert on_disk == set(FLOORS)
+
+
+def test_the_floor_check_finds_an_upward_import(tmp_path: Path) -> None:
+    """The rule itself: validation (floor 2) importing scoring (floor 3) is caught."""
+    module = tmp_path / "probe.py"
+    module.write_text("def f():\n    from magic_submit.scoring.report import x\n")
+    names = _imported_modules(module)
+    assert "magic_submit.scoring.report" in names
+    assert _floor_of(["scoring"]) > _floor_of(["validation"])

@@ -278,7 +278,7 @@ def test_output_guard_and_usage_errors(seg_smoke_run: Path, sample_data: Path,
     assert (out / "something.tiff").is_file()
     run = _copy_run(seg_smoke_run, tmp_path / "run")
     code, _, err = predict("--run", run, "--data", sample_data, "--output", run, "--overwrite")
-    assert code == 1 and "--output is the run folder itself" in err
+    assert code == 1 and "--output holds an input of this command" in err
     assert (run / "submission.zip").is_file()
     for args in (["--run", seg_smoke_run, "--ensemble", seg_smoke_run], [],
                  ["--run", seg_smoke_run, "--tta", "vflip"],

@@ -134,7 +134,7 @@ def test_an_empty_split_and_the_output_guard(sample_data: Path, tmp_path: Path) 
     assert code == 1 and "split 'test' lists no encounter" in err
     code, _, err = cli("predict", "vqa", "--run", run, "--data", sample_data, "--output", run,
                        "--overwrite")
-    assert code == 1 and "--output is the run folder itself" in err
+    assert code == 1 and "--output holds an input of this command" in err
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
     code, _, err = cli("predict", "vqa", "--run", run, "--data", sample_data, "--output",

@@ -3,11 +3,14 @@
 virtual environment holding only the pins of the bundle's Dockerfile (not magic).
 
 The environment is built once per session from pip's cache (about 10 s); its Python is the
-Dockerfile's when that interpreter is installed here.
+Dockerfile's when that interpreter is installed here. The entry script is also run by every
+Python older than the bundle needs that is installed here (the platform's default image has
+3.7), and by a Python without the pinned packages.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
@@ -23,7 +26,10 @@ from typer.testing import CliRunner
 from browser_support import body_attribute, dump_dom, needs_browser
 from magic_submit.cli import app
 from magic_submit.scoring_program import pins
-from scoring_program_cases import BROKEN, magic_score_output, make_app, mapped
+from scoring_program_cases import (
+    BROKEN, assert_plain_scores, magic_score_output, make_app, mapped,
+)
+from test_scoring_program_summary import REFERENCE_IDS, renumber_annotators
 
 CLEAN_ENV = {k: v for k, v in os.environ.items()
              if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
@@ -68,13 +74,33 @@ def fresh_python(tmp_path_factory, bundle_dir: Path) -> Path:
     return python
 
 
-def run_command(bundle_dir: Path, python: Path, app_dir: Path) -> subprocess.CompletedProcess:
-    """The metadata.yaml command, run from the program folder as the platform runs it."""
+def run_command(bundle_dir: Path, python: Path | str, app_dir: Path,
+                *extra: str) -> subprocess.CompletedProcess:
+    """The metadata.yaml command (then ``extra``), run from the program folder as the platform
+    runs it."""
     text = (bundle_dir / "metadata.yaml").read_text(encoding="utf-8")
     words = shlex.split(re.search(r"^command: (.*)$", text, re.M).group(1))
     assert words[0] == "python3"
-    return subprocess.run([str(python), *mapped(words[1:], app_dir)], cwd=bundle_dir,
-                          capture_output=True, text=True, env=CLEAN_ENV, timeout=300)
+    done = subprocess.run([str(python), *mapped(words[1:], app_dir), *extra], cwd=bundle_dir,
+                          capture_output=True, text=True, env=CLEAN_ENV, timeout=300,
+                          errors="strict")
+    assert str(app_dir) not in done.stdout + done.stderr  # no path of the machine
+    return done
+
+
+def old_pythons() -> list[str]:
+    """Every interpreter found here older than the bundle needs (``python3.7``, pyenv's...)."""
+    candidates = {shutil.which(f"python{v}") for v in ("2", "2.7", "3.6", "3.7", "3.8", "3.9")}
+    candidates.update(glob.glob(os.path.expanduser("~/.pyenv/versions/[23].*/bin/python")))
+    found = {}
+    for candidate in sorted(c for c in candidates if c):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=60)
+        version = probe.stdout.strip()
+        if probe.returncode == 0 and tuple(map(int, version.split("."))) < pins.MIN_PYTHON:
+            found.setdefault(version, candidate)
+    return [found[v] for v in sorted(found)]
 
 
 @pytest.mark.parametrize("reference", ["platform", "dataset"])
@@ -84,10 +110,35 @@ def test_sample_in_a_fresh_environment_writes_magic_scores_file(
     app_dir = make_app(tmp_path / "app", sample_data, "sample", reference=reference)
     done = run_command(bundle_dir, fresh_python, app_dir)
     assert done.returncode == 0, done.stderr
-    assert (app_dir / "output" / "scores.json").read_bytes() == magic_score_file
+    written = (app_dir / "output" / "scores.json").read_bytes()
+    assert written == magic_score_file
+    assert_plain_scores(app_dir, written)
     assert "accuracy_all: 0.5401" in done.stdout
-    page = app_dir / "output" / "detailed_results.html"
-    assert page.stat().st_size < 5_000_000
+    assert len((done.stdout + done.stderr).splitlines()) <= 40
+    page = (app_dir / "output" / "detailed_results.html").read_text(encoding="utf-8")
+    assert "Detail: summary" in page and not REFERENCE_IDS.search(page + done.stderr)
+
+
+def test_summary_page_is_the_same_for_references_with_the_same_scores(
+        tmp_path: Path, sample_data: Path, bundle_dir: Path, fresh_python: Path) -> None:
+    """The same gold masks under other annotator numbers: the same scores.json, the same page
+    and log (the full page differs)."""
+    outputs = []
+    for name in ("first", "second"):
+        app_dir = make_app(tmp_path / name, sample_data, "values-255")
+        if name == "second":
+            assert renumber_annotators(app_dir / "input" / "ref") > 0
+        output = app_dir / "output"
+        done = run_command(bundle_dir, fresh_python, app_dir)
+        written = ((output / "scores.json").read_bytes(),
+                   (output / "detailed_results.html").read_bytes())
+        full = run_command(bundle_dir, fresh_python, app_dir, "--detail", "full")
+        assert done.returncode == full.returncode == 0, done.stderr
+        outputs.append((done.stdout, done.stderr, *written,
+                        (output / "detailed_results.html").read_bytes()))
+    (out, err, scores, page, full_page), other = outputs
+    assert other[:4] == (out, err, scores, page)
+    assert other[4] != full_page  # the full detail names the annotators: it can differ
 
 
 @needs_browser
@@ -96,7 +147,7 @@ def test_detailed_results_open_in_chromium_without_a_broken_image(
         tmp_path: Path, sample_data: Path, bundle_dir: Path, fresh_python: Path,
         reference: str) -> None:
     app_dir = make_app(tmp_path / "app", sample_data, "sample", reference=reference)
-    assert run_command(bundle_dir, fresh_python, app_dir).returncode == 0
+    assert run_command(bundle_dir, fresh_python, app_dir, "--detail", "full").returncode == 0
     dom = dump_dom(app_dir / "output" / "detailed_results.html")
     assert body_attribute(dom, "data-images-checked") == "true", "the load event never ran"
     assert body_attribute(dom, "data-broken-images") == "0"
@@ -116,9 +167,42 @@ def test_broken_upload_in_a_fresh_environment_gives_its_messages_and_status(
     scores = app_dir / "output" / "scores.json"
     if status:  # refused: the platform marks the submission failed
         assert not scores.exists()
-    else:  # scored as officially, the problems said
-        assert scores.read_bytes() == magic_score_output(app_dir, tmp_path / "magic")
+    else:  # scored as officially (read inside an enclosing folder), the problems said
+        inner = "my_submission" if upload == "top-folder" else ""
+        assert scores.read_bytes() == magic_score_output(app_dir, tmp_path / "magic", inner)
+        assert_plain_scores(app_dir, scores.read_bytes(), inner)
+        assert len((done.stdout + done.stderr).splitlines()) <= 40
     assert code in (app_dir / "output" / "detailed_results.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("python", old_pythons() or [pytest.param(None, marks=pytest.mark.skip(
+    reason="no Python older than the bundle needs is installed here"))])
+def test_old_python_says_what_image_to_set_in_one_line(tmp_path: Path, sample_data: Path,
+                                                       bundle_dir: Path, python: str) -> None:
+    app_dir = make_app(tmp_path / "app", sample_data, "sample")
+    done = run_command(bundle_dir, python, app_dir)
+    needed = "%d.%d" % pins.MIN_PYTHON
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert f"needs Python {needed} or newer with numpy, pillow, tifffile" in line
+    assert ("set the competition's Docker image to an image built from this bundle's "
+            "Dockerfile") in line
+    assert pins.BASE_IMAGE in line
+    assert list((app_dir / "output").iterdir()) == []  # no scores.json: the submission fails
+
+
+def test_python_without_the_packages_says_so_in_one_line(tmp_path: Path, sample_data: Path,
+                                                         bundle_dir: Path) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True,
+                   timeout=120)
+    app_dir = make_app(tmp_path / "app", sample_data, "sample")
+    done = run_command(bundle_dir, bare / "bin" / "python", app_dir)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    version = "%d.%d" % sys.version_info[:2]
+    assert f"this image has Python {version} without numpy, pillow, tifffile" in line
+    assert list((app_dir / "output").iterdir()) == []
 
 
 def test_fresh_environment_is_the_dockerfiles(bundle_dir: Path, fresh_python: Path) -> None:

@@ -245,7 +245,7 @@ def test_epoch_bar_follows_the_epoch_numbers(monkeypatch: pytest.MonkeyPatch) ->
     the first epoch trained."""
     import contextlib
 
-    import magic_submit.cli.baseline_seg as cli
+    import baselines.cli.run_seg as cli
     import magic_submit.console as console
 
     bars: list[list] = []

@@ -13,7 +13,7 @@ from PIL import Image
 from baselines.seg.data import (
     check_mask_size, drop_mismatched, load_samples, merge_annotators, read_annotator_masks,
 )
-from baselines.seg.images import Preprocessing, decode_many, decode_resized, resize_target
+from baselines.seg.images import Preprocessing, decode_resized, decoded_batches, resize_target
 from baselines.seg.prompts import build_prompt, tokenize_prompts
 from magic_submit.text import clean_text
 from evaluation.errors import ShapeMismatchError
@@ -109,8 +109,11 @@ def test_decode_keeps_the_stored_size_and_resizes_to_the_input(tmp_path: Path) -
         pixels, size = decode_resized(tmp_path / name, PREP)
         assert size == (300, 500) and pixels.shape == (352, 352, 3) and pixels.dtype == np.uint8
         assert pixels[:160, :160, 0].mean() > 200 and pixels[:160, :160, 1].mean() < 60
-    batch, sizes = decode_many([tmp_path / "a.jpg", tmp_path / "b.png"], PREP, workers=2)
-    assert batch.shape == (2, 3, 352, 352) and sizes == [(300, 500), (300, 500)]
+    paths = [tmp_path / "a.jpg", tmp_path / "b.png", tmp_path / "a.jpg"]
+    batches = list(decoded_batches(paths, PREP, 2, workers=2))
+    assert [b.shape for b, _ in batches] == [(2, 3, 352, 352), (1, 3, 352, 352)]
+    assert [s for _, sizes in batches for s in sizes] == [(300, 500)] * 3
+    assert np.array_equal(batches[1][0][0], batches[0][0][0])  # in order
 
 
 def test_jpeg_draft_decoding_stays_close_to_a_full_decode(tmp_path: Path) -> None:
@@ -229,8 +232,9 @@ def test_unreadable_and_missing_photos_name_the_file(tmp_path: Path) -> None:
 
 def test_masks_of_another_orientation_are_left_out_and_named(sample_data: Path,
                                                              tmp_path: Path) -> None:
-    """A photo whose masks were drawn after its EXIF rotation (height and width swapped) is
-    left out by header checks alone; the others stay, in order."""
+    """Photos whose masks have height and width swapped are left out by header checks alone
+    (the others stay, in order); the reason names the photo's EXIF orientation when it has one
+    that turns it (masks drawn on the upright view)."""
     from magic_submit.masks import write_mask
 
     shutil.copy(sample_data / "valid.json", tmp_path / "valid.json")
@@ -238,11 +242,20 @@ def test_masks_of_another_orientation_are_left_out_and_named(sample_data: Path,
     masks = tmp_path / "dermavqa-segmentations" / "valid"
     shutil.copytree(sample_data / "dermavqa-segmentations" / "valid", masks)
     samples = load_samples(tmp_path, "valid", need_masks=True)
-    rotated = samples[3]
-    for path in rotated.mask_paths.values():
-        write_mask(path, read_annotator_masks(rotated)["ann0"].T)
+    swapped, upright = samples[3], samples[5]
+    for sample in (swapped, upright):
+        for path in sample.mask_paths.values():
+            write_mask(path, read_annotator_masks(sample)["ann0"].T)
+    with Image.open(upright.image_path) as photo:  # the same pixels, tagged "turn 90 degrees"
+        exif = photo.getexif()
+        exif[0x0112] = 6
+        photo.load()
+        photo.save(upright.image_path, format=photo.format, exif=exif, quality=95)
     kept, problems = drop_mismatched(samples, workers=2)
-    assert kept == samples[:3] + samples[4:]
-    assert list(problems) == [rotated.image_id]
-    assert "stored size" in problems[rotated.image_id] and "EXIF" in problems[rotated.image_id]
+    assert kept == samples[:3] + samples[4:5] + samples[6:]
+    assert list(problems) == [swapped.image_id, upright.image_id]
+    assert "stored size" in problems[swapped.image_id]
+    assert problems[swapped.image_id].endswith("(height and width swapped)")
+    assert "EXIF orientation 6: viewers show it turned 90 degrees clockwise" \
+        in problems[upright.image_id]
     assert drop_mismatched(kept, workers=1) == (kept, {})

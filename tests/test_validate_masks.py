@@ -212,3 +212,34 @@ def test_a_small_file_declaring_a_huge_float64_array_is_not_decoded(submission: 
     (problem,) = report["errors"]
     assert status == 1 and problem["code"] == "mask-too-large"
     assert f"{16384 * 16383 * 8} bytes" in problem["message"] and "float64" in problem["message"]
+
+
+def test_a_mask_drawn_on_the_exif_upright_view_names_the_orientation(
+        submission: Path, sample_data: Path, tmp_path: Path) -> None:
+    """The photo is stored 310x557 and tagged "turned 90 degrees clockwise": a mask drawn on
+    the upright view (557x310) is not a transposed one; the hint turns it back."""
+    from magic_submit.validation import validate_submission
+
+    images = tmp_path / "images_test"
+    shutil.copytree(sample_data / "images_test", images)
+    photo_path = next(images.glob(FIRST_ID + ".*"))
+    with Image.open(photo_path) as photo:
+        exif = photo.getexif()
+        exif[0x0112] = 6
+        photo.load()
+        photo.save(photo_path, format=photo.format, exif=exif, quality=95)
+    stored = tifffile.imread(mask_path(submission))
+    rewrite_mask(submission, lambda m: np.ascontiguousarray(np.rot90(m, -1)))  # as a viewer shows
+    report = validate_submission(submission, sample_data / "test.json", images_dir=images)
+    size = [p for p in report.errors if p.code == "mask-size"]
+    assert [p.image_id for p in size] == [FIRST_ID]
+    assert "EXIF orientation 6: viewers show it turned 90 degrees clockwise" in size[0].message
+    assert "stored pixels" in size[0].message and "np.rot90(mask, 1)" in size[0].hint
+    view = tifffile.imread(mask_path(submission))
+    assert np.array_equal(eval("np.rot90(mask, 1)", {"np": np, "mask": view}), stored)  # noqa: S307
+    # the same mask against the untagged photos: a plain transposition, the plain hint
+    report = validate_submission(submission, sample_data / "test.json",
+                                 images_dir=sample_data / "images_test")
+    size = [p for p in report.errors if p.code == "mask-size"]
+    assert "swapped" in size[0].message and "EXIF" not in size[0].message
+    assert size[0].hint.startswith("transpose it before saving")

@@ -77,6 +77,28 @@ def test_batched_generation_answers_as_one_at_a_time(sample_data):
     assert [r.prompt_tokens for r in batched] == [r.prompt_tokens for r in single]
 
 
+def test_structured_generation_writes_only_the_answer_characters(sample_data):
+    pytest.importorskip("transformers")
+    from baselines.vqa.data import load_family_options
+    from baselines.vqa.vlm.backend_hf import open_hf_backend
+    from baselines.vqa.vlm.prompt import build_request
+    from baselines.vqa.vlm.schema import ANSWER_CHARACTERS
+    from magic_submit.dataset import DatasetLayout
+
+    layout = DatasetLayout(sample_data)
+    families = load_family_options(layout, required=True)
+    encounter = layout.encounters("valid")[0]
+    requests = [build_request(encounter.encounter_id, encounter.record, [], families,
+                              ["CQID025"], vote=0, attempt=0, seed=0, with_responses=False)]
+    texts = {}
+    for structured in (True, False):
+        with open_hf_backend("tiny-random", "cpu", max_new_tokens=24, image_size=64,
+                             structured=structured) as backend:
+            texts[structured] = backend.generate_batch(requests)[0].text
+    assert texts[True] and set(texts[True]) <= ANSWER_CHARACTERS
+    assert not set(texts[False]) <= ANSWER_CHARACTERS  # a random model says anything else
+
+
 def test_dry_run_json_through_a_subprocess(sample_data, tmp_path):
     done = subprocess.run([sys.executable, "-m", "magic_submit", "run-baseline", "vqa", "--data",
                            str(sample_data), "--output", str(tmp_path / "out"), "--method", "api",

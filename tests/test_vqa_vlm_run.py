@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from vlm_support import Killed, ScriptedBackend, gold_answers, oracle, use_backend
-from vqa_cases import assert_permuted_predictions, copy_dataset
+from vqa_cases import assert_permuted_predictions, copy_dataset, new_of_old, old_of_new
 
 from baselines.vqa.data import family_options
 from baselines.vqa.run import VqaOptions, run_vqa
@@ -63,6 +63,8 @@ def picker(families):
 
 
 def test_a_permuted_definitions_file_permutes_the_answers(sample_data, tmp_path, monkeypatch):
+    # the permutation is no involution (else mapping a number the wrong way round would pass)
+    assert all(old_of_new(p) != new_of_old(p) for p in PARENTS if p.nm_index > 2)
     results = []
     for permute in (False, True):
         data = copy_dataset(sample_data, tmp_path / f"data{permute}", permute=permute,
@@ -153,3 +155,59 @@ def test_nearest_training_texts_best_first_never_itself():
     without_itself = nearest(train, ["itchy red rash on arm"], 2, exclude=[0])[0]
     assert without_itself[0] == 2 and 0 not in without_itself and len(without_itself) == 2
     assert nearest(train, ["x"], 0) == [[]]
+
+
+def test_failed_requests_are_counted_apart_and_never_asked_again_in_the_run(sample_data,
+                                                                            tmp_path,
+                                                                            monkeypatch):
+    from baselines.vqa.vlm.backend import Failure
+    from baselines.vqa.vlm.failures import failed_requests_error
+
+    right = oracle(gold_answers(sample_data, "valid"))
+    refused = Failure("http", "context length exceeded", 400)
+
+    def reply(request):
+        if request.encounter_id == "ENC00852" or (request.encounter_id == "ENC00853"
+                                                  and request.vote == 1):
+            return refused
+        return right(request)
+
+    backend = ScriptedBackend(reply)
+    use_backend(monkeypatch, backend)
+    metrics = run(sample_data, tmp_path)
+    assert len(backend.seen) == 36  # retries re-ask unreadable answers, not failed requests
+    assert metrics["failed_calls"] == 4 and metrics["model_calls"] == 32
+    assert metrics["fallbacks_failed_request"] == {p.id: 1 for p in PARENTS}
+    assert metrics["answers_missing_votes"] == {p.id: 1 for p in PARENTS}
+    assert metrics["fallbacks"] == {p.id: 1 for p in PARENTS}
+    assert metrics["first_failure"]["fix"].startswith("the request is too long")
+    assert metrics["failures"] == {"HTTP 400: context length exceeded": 4}
+    stored = (tmp_path / RESPONSES_FILE).read_text(encoding="utf-8").splitlines()
+    assert len(stored) == 32 and "ENC00852" not in "".join(stored)
+    error = failed_requests_error(metrics)
+    assert error.message == ("4 request(s) got no usable completion: 9 answer(s) came from the "
+                             "prior and 9 from fewer votes than asked; the first failure: HTTP "
+                             "400: context length exceeded")
+    assert "--per-family" in error.hint and "--resume" in error.hint
+    assert failed_requests_error({**metrics, "failed_calls": 0}) is None
+
+
+def test_the_command_exits_1_on_failed_requests_unless_allowed(sample_data, tmp_path,
+                                                               monkeypatch):
+    from typer.testing import CliRunner
+
+    from baselines.vqa.vlm.backend import Failure
+    from magic_submit.cli import app
+
+    right = oracle(gold_answers(sample_data, "valid"))
+    use_backend(monkeypatch, ScriptedBackend(
+        lambda r: Failure("timeout", "no reply") if r.encounter_id == "ENC00852" else right(r)))
+    base = ["run-baseline", "vqa", "--data", str(sample_data), "--method", "vlm", "--votes",
+            "1", "--predict-split", "valid"]
+    refused = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "1 request(s) got no usable completion" in refused.stderr
+    assert "accuracy_all" in refused.stdout  # the results were shown first
+    assert (tmp_path / "a" / "submission" / CVQA_SUBMISSION_FILE).is_file()
+    allowed = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "b"),
+                                       "--allow-fallback"])
+    assert allowed.exit_code == 0 and "(accepted: --allow-fallback)" in allowed.stderr

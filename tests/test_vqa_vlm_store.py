@@ -53,3 +53,59 @@ def test_without_resume_an_earlier_file_is_not_reused(tmp_path: Path):
     path.write_text(json.dumps(entry("E1", 0, "old")) + "\n", encoding="utf-8")
     store = ResponseStore(path)
     assert len(store) == 0 and not path.exists()
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_same_submission(sample_data, tmp_path):
+    """A real ``magic`` process killed with SIGKILL halfway: every line it wrote was flushed,
+    and the resumed run asks only the rest and writes the same submission byte for byte."""
+    import hashlib
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+    from vlm_server import Answer, chat_server
+
+    from magic_submit.challenge import CVQA_SUBMISSION_FILE
+    from magic_submit.cli import app
+
+    def by_content(n, request):  # deterministic, and different from request to request
+        digest = hashlib.sha256(request.text.encode()).digest()
+        qids = re.findall(r"^(CQID\d{3}):", request.text, re.MULTILINE)
+        return Answer(payload=json.dumps({q: [1 + digest[i] % 2] for i, q in enumerate(qids)}),
+                      delay_s=0.05)
+
+    args = ["run-baseline", "vqa", "--data", str(sample_data), "--method", "api",
+            "--api-model", "served", "--votes", "3", "--concurrency", "1", "--valid-split",
+            "none", "--predict-split", "valid", "--quiet"]
+    with chat_server(by_content) as (url, seen):
+        whole = CliRunner().invoke(app, [*args, "--endpoint", url, "--output",
+                                         str(tmp_path / "whole")])
+        assert whole.exit_code == 0, whole.stderr
+        killed = tmp_path / "killed"
+        process = subprocess.Popen([sys.executable, "-m", "magic_submit", *args, "--endpoint",
+                                    url, "--output", str(killed)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        store = killed / RESPONSES_FILE
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if store.is_file() and store.read_bytes().count(b"\n") >= 10:
+                break
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        time.sleep(0.3)  # a request sent just before the kill has reached the server
+        kept = [json.loads(line) for line in store.read_bytes().split(b"\n")[:-1]]
+        assert 10 <= len(kept) < 36  # flushed as written, and killed halfway
+        asked_before = len(seen)
+        resumed = CliRunner().invoke(app, [*args, "--endpoint", url, "--output", str(killed),
+                                           "--resume", "--json"])
+    assert resumed.exit_code == 0, resumed.stderr
+    metrics = json.loads(resumed.stdout)
+    assert metrics["reused_calls"] == len(kept) and metrics["model_calls"] == 36 - len(kept)
+    assert len(seen) - asked_before == 36 - len(kept)
+    written = (killed / "submission" / CVQA_SUBMISSION_FILE).read_bytes()
+    assert written == (tmp_path / "whole" / "submission" / CVQA_SUBMISSION_FILE).read_bytes()

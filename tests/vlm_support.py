@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from baselines.vqa.data import family_answers, load_split
-from baselines.vqa.vlm.backend import Reply
+from baselines.vqa.vlm.backend import Failure, Reply
 from baselines.vqa.vlm.prompt import Request, render_answer
 from magic_submit.dataset import DatasetLayout
 
@@ -17,10 +17,12 @@ class Killed(Exception):
 
 
 class ScriptedBackend:
-    """Answers each request with ``reply(request)``; raises :class:`Killed` once ``kill_after``
-    calls were answered. Every request it saw is kept."""
+    """Answers each request with ``reply(request)`` (a text, or a :class:`Failure`: the request
+    failed); raises :class:`Killed` once ``kill_after`` calls were answered. Every request it
+    saw is kept."""
 
-    def __init__(self, reply: Callable[[Request], str], *, kill_after: int | None = None) -> None:
+    def __init__(self, reply: Callable[[Request], str | Failure], *,
+                 kill_after: int | None = None) -> None:
         self.reply, self.kill_after = reply, kill_after
         self.seen: list[Request] = []
 
@@ -29,8 +31,11 @@ class ScriptedBackend:
             if self.kill_after is not None and len(self.seen) >= self.kill_after:
                 raise Killed(f"killed after {len(self.seen)} calls")
             self.seen.append(request)
-            yield request, Reply(self.reply(request), prompt_tokens=100, completion_tokens=10,
-                                 seconds=0.01)
+            said = self.reply(request)
+            if isinstance(said, Failure):
+                yield request, Reply("", failure=said)
+                continue
+            yield request, Reply(said, prompt_tokens=100, completion_tokens=10, seconds=0.01)
 
     def describe(self) -> dict[str, object]:
         return {"model": "scripted"}

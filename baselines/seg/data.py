@@ -21,21 +21,22 @@ Training target (``--target``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from baselines.seg.images import default_workers
 from evaluation.errors import ShapeMismatchError
 from evaluation.segmentation import foreground, majority_vote
 from magic_submit.challenge import ANNOTATORS
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
-from magic_submit.masks import image_size, mask_shape, read_mask
+from magic_submit.masks import mask_shape, read_mask
 from magic_submit.mask_index import index_masks
+from magic_submit.photos import (
+    SWAPPED_ORIENTATIONS, decode_pool, orientation_note, photo_header,
+)
 
 TARGET_CHOICES: tuple[str, ...] = ("or", "majority")
 DEFAULT_TARGET = "or"  # the paper's
@@ -115,16 +116,20 @@ def merge_annotators(masks: Mapping[str, np.ndarray], target: str) -> np.ndarray
 
 
 def size_mismatch(sample: SegSample, size: tuple[int, int],
-                  shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+                  shapes: Mapping[str, tuple[int, ...]], orientation: int = 1) -> str | None:
     """Why the annotator masks of ``sample`` (their ``shapes``) cannot be used with its image of
-    stored (height, width) ``size``, or None when each has that size."""
+    stored (height, width) ``size`` and EXIF ``orientation``, or None when each has that size."""
     wrong = {a: tuple(shape) for a, shape in shapes.items() if tuple(shape) != tuple(size)}
     if not wrong:
         return None
     details = ", ".join(f"{a} {shape}" for a, shape in wrong.items())
-    rotated = all(shape == tuple(size)[::-1] for shape in wrong.values())
-    return (f"{sample.image_id}: annotator masks ({details}) differ from the image's stored size "
-            f"{tuple(size)}" + (" (a photo rotated by its EXIF tag?)" if rotated else ""))
+    message = (f"{sample.image_id}: annotator masks ({details}) differ from the image's stored "
+               f"size {tuple(size)}")
+    if all(shape == tuple(size)[::-1] for shape in wrong.values()):
+        message += (f" (the photo has {orientation_note(orientation)}: the masks follow that "
+                    "view, not the stored pixels)" if orientation in SWAPPED_ORIENTATIONS else
+                    " (height and width swapped)")
+    return message
 
 
 def check_mask_size(sample: SegSample, masks: Mapping[str, np.ndarray], size: tuple[int, int]) -> None:
@@ -145,9 +150,9 @@ def drop_mismatched(samples: Sequence[SegSample], *,
     """
     def problem(sample: SegSample) -> str | None:
         shapes = {a: mask_shape(path) for a, path in sample.mask_paths.items()}
-        return size_mismatch(sample, image_size(sample.image_path), shapes)
+        size, orientation = photo_header(sample.image_path)
+        return size_mismatch(sample, size, shapes, orientation)
 
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        problems = list(pool.map(problem, samples))
+    problems = list(decode_pool(problem, samples, workers=workers))
     kept = [s for s, p in zip(samples, problems) if p is None]
     return kept, {s.image_id: p for s, p in zip(samples, problems) if p is not None}

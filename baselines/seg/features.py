@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from baselines.seg.data import SegSample, check_mask_size, merge_annotators, read_annotator_masks
-from baselines.seg.images import Preprocessing, decode_resized, default_workers, resize_target
-from baselines.seg.model import encode_images, encode_prompts, text_max_length
+from baselines.seg.images import Preprocessing, decode_resized, resize_target
+from baselines.seg.model import ENCODE_BATCH, encode_prompts, text_max_length, vision_features
 from baselines.seg.prompts import build_prompt, tokenize_prompts
 from baselines.runtime import Runtime, gather_rows
+from magic_submit.photos import decode_pool
 
 
 @dataclass
@@ -54,11 +54,10 @@ def prepare_sample(sample: SegSample, prep: Preprocessing, *, target: str | None
 
 
 def iter_prepared(samples: Sequence[SegSample], prep: Preprocessing, *, target: str | None,
-                  keep_masks: bool, workers: int | None) -> Iterator[Prepared]:
-    """:func:`prepare_sample` over ``samples`` on a thread pool, yielded in order."""
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        yield from pool.map(lambda s: prepare_sample(s, prep, target=target, keep_masks=keep_masks),
-                            samples)
+                  keep_masks: bool, workers: int | None, ahead: int) -> Iterator[Prepared]:
+    """:func:`prepare_sample` over ``samples`` on the decode pool, yielded in order."""
+    return decode_pool(lambda s: prepare_sample(s, prep, target=target, keep_masks=keep_masks),
+                       samples, workers=workers, ahead=ahead)
 
 
 @dataclass
@@ -110,7 +109,7 @@ def encode_split_prompts(model: Any, tokenizer: Any, samples: Sequence[SegSample
 
 def build_features(model: Any, processor: Any, samples: Sequence[SegSample], runtime: Runtime, *,
                    prompt_mode: str, target: str | None = None, keep_masks: bool = False,
-                   shard: bool = False, workers: int | None = None, batch_size: int = 64,
+                   shard: bool = False, workers: int | None = None, batch_size: int = ENCODE_BATCH,
                    on_image: Callable[[], None] | None = None) -> SplitFeatures:
     """Decode, merge targets and encode ``samples`` once (see the module doc).
 
@@ -134,8 +133,7 @@ def build_features(model: Any, processor: Any, samples: Sequence[SegSample], run
 
     def flush() -> None:
         pixels = torch.from_numpy(np.stack([p.pixels for p in pending])).to(runtime.device)
-        with runtime.autocast():
-            hidden = encode_images(model, prep.normalize(pixels))
+        hidden = vision_features(model, prep.normalize(pixels), runtime)
         if not activations:
             activations.extend(torch.empty((len(mine), *h.shape[1:]), dtype=runtime.storage_dtype,
                                            device=runtime.device) for h in hidden)
@@ -147,7 +145,8 @@ def build_features(model: Any, processor: Any, samples: Sequence[SegSample], run
             targets[start:start + len(pending)] = torch.from_numpy(batch).to(runtime.device)
         pending.clear()
 
-    stream = iter_prepared(mine, prep, target=target, keep_masks=keep_masks, workers=workers)
+    stream = iter_prepared(mine, prep, target=target, keep_masks=keep_masks, workers=workers,
+                           ahead=2 * batch_size)
     while True:
         tick = time.perf_counter()
         item = next(stream, None)

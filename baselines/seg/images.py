@@ -1,27 +1,25 @@
 """Decode each photo once, at reduced size where JPEG allows, resized to the model's input.
 
 Decoding 1536x2048 JPEGs is what bounds the paper's loop. Here each photo is decoded once per
-run, JPEGs through libjpeg's DCT scaling (``Image.draft``: 1/2, 1/4 or 1/8 of the size while still
-covering the target), then resized like the model's processor (352x352, its resampling filter),
-on a thread pool (PIL releases the GIL while decoding and resizing). Normalisation happens on
-the device, from the uint8 cache.
+run by the one photo reader (:func:`magic_submit.photos.read_photo`: any mode as 8-bit RGB,
+JPEGs through libjpeg's DCT scaling), then resized like the model's processor (352x352, its
+resampling filter), on the decode pool (:func:`magic_submit.photos.decode_pool`; PIL releases
+the GIL while decoding and resizing). Normalisation happens on the device, from the uint8 cache.
 
-The image's stored orientation is kept (no EXIF rotation): the organisers' masks have the
-stored height and width.
+The stored pixel grid is kept (no EXIF rotation): the organisers' masks have the stored height
+and width.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from magic_submit.masks import open_image
+from magic_submit.photos import decode_pool, read_photo
 
 
 @dataclass(frozen=True)
@@ -57,38 +55,38 @@ class Preprocessing:
         return (pixels.float() * self.rescale - mean) / std
 
 
-def decode_resized(path: str | Path, prep: Preprocessing) -> tuple[np.ndarray, tuple[int, int]]:
-    """(``[h, w, 3]`` uint8 image at the model's size, (height, width) of the stored image)."""
-    with open_image(path) as image:  # a missing or damaged photo: MagicError naming the file
-        original = (image.height, image.width)
-        if image.format == "JPEG":  # DCT scaling: decode at 1/2..1/8 while >= the target
-            image.draft("RGB", (prep.width, prep.height))
-        rgb = image.convert("RGB")
-    resized = rgb.resize((prep.width, prep.height), resample=prep.resample)
-    return np.asarray(resized, dtype=np.uint8), original
+def decode_resized(path: str | Path, prep: Preprocessing, *,
+                   upright: bool = False) -> tuple[np.ndarray, tuple[int, int]]:
+    """(``[h, w, 3]`` uint8 image at the model's size, (height, width) of the stored image).
+
+    ``upright``: the photo as a viewer shows it (EXIF orientation applied), for the CVQA image
+    encoder; segmentation keeps the stored grid.
+    """
+    photo = read_photo(path, at_least=(prep.width, prep.height), upright=upright)
+    resized = photo.image.resize((prep.width, prep.height), resample=prep.resample)
+    return np.asarray(resized, dtype=np.uint8), photo.stored_size
 
 
-def default_workers() -> int:
-    """Decoding threads: every core this process may use, at most 32."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(32, cores))
+def decoded_batches(paths: Sequence[str | Path], prep: Preprocessing, batch_size: int, *,
+                    upright: bool = False, workers: int | None = None,
+                    ) -> Iterator[tuple[np.ndarray, list[tuple[int, int]]]]:
+    """(``[b, 3, h, w]`` uint8 pixels, stored sizes) per batch of ``paths``, in order, decoded
+    up to two batches ahead on the decode pool (memory stays flat over any number of photos)."""
+    decoded = decode_pool(lambda path: decode_resized(path, prep, upright=upright), paths,
+                          workers=workers, ahead=2 * batch_size)
+    batch: list[tuple[np.ndarray, tuple[int, int]]] = []
+    for item in decoded:
+        batch.append(item)
+        if len(batch) == batch_size:
+            yield _stacked(batch)
+            batch = []
+    if batch:
+        yield _stacked(batch)
 
 
-def decode_many(paths: Sequence[str | Path], prep: Preprocessing, *, workers: int | None = None,
-                on_image: Callable[[], None] | None = None) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Decode ``paths`` in parallel: (``[n, 3, h, w]`` uint8 array, stored sizes), in order."""
-    pixels = np.empty((len(paths), 3, prep.height, prep.width), dtype=np.uint8)
-    sizes: list[tuple[int, int]] = []
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for index, (image, size) in enumerate(pool.map(lambda p: decode_resized(p, prep), paths)):
-            pixels[index] = image.transpose(2, 0, 1)
-            sizes.append(size)
-            if on_image is not None:
-                on_image()
-    return pixels, sizes
+def _stacked(batch: list[tuple[np.ndarray, tuple[int, int]]]
+             ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    return np.stack([image.transpose(2, 0, 1) for image, _ in batch]), [s for _, s in batch]
 
 
 def resize_target(mask: np.ndarray, prep: Preprocessing) -> np.ndarray:

@@ -21,12 +21,13 @@ from typing import Any, Protocol
 from baselines.common import METRICS_FILE, MODEL_DIR
 from baselines.runtime import Runtime
 from baselines.seg.data import SegSample
-from baselines.seg.inference import DEFAULT_BATCH, iter_logits
+from baselines.seg.inference import iter_logits
+from baselines.seg.model import ENCODE_BATCH
 from baselines.seg.outputs import PROBABILITY_MANIFEST, read_manifest, read_probability
 from baselines.seg.predict import probabilities_at_size
 from baselines.seg.runs import SegRun, load_run_model, read_seg_run
 from magic_submit.errors import MagicError
-from magic_submit.masks import image_size
+from magic_submit.photos import image_size
 from magic_submit.naming import probability_file_name
 
 PROBABILITIES_DIR = "probabilities"  # OUT/probabilities/ of magic predict seg --save-probabilities
@@ -54,7 +55,7 @@ class ModelMember:
     threshold: float
     runtime: Runtime
     tta: str = "none"
-    batch_size: int = DEFAULT_BATCH
+    batch_size: int = ENCODE_BATCH
     workers: int | None = None
     path: Path | None = None
     prompt_counts: tuple[int, int] | None = None  # (cut at 77 tokens, distinct), once predicted
@@ -133,7 +134,7 @@ class ProbabilityMember:
 
 
 def open_member(path: str | Path, runtime: Runtime, *, run_only: bool = False, tta: str = "none",
-                batch_size: int = DEFAULT_BATCH, workers: int | None = None) -> Member:
+                batch_size: int = ENCODE_BATCH, workers: int | None = None) -> Member:
     """The member a folder holds (see the module doc), or a :class:`MagicError`; ``run_only``:
     the folder must be a run (``--run``)."""
     path = Path(path)

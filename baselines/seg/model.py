@@ -15,6 +15,9 @@ from typing import Any
 from baselines.hub import load_pretrained, pretrained_source
 
 DEFAULT_MODEL = "CIDAS/clipseg-rd64-refined"
+# Photos per vision-encoder batch, for training's cache and for prediction alike: the same
+# batches give the same numbers, so a run's cached logits and magic predict's agree bit for bit.
+ENCODE_BATCH = 64
 
 
 def model_source(model: str) -> AbstractContextManager[str]:
@@ -63,6 +66,13 @@ def encode_images(model: Any, pixel_values: Any) -> list[Any]:
                                           interpolate_pos_encoding=True)
         # hidden_states[0] is the embedding output, so layer i's output is at i + 1 (as CLIPSeg).
         return [outputs.hidden_states[i + 1] for i in model.extract_layers]
+
+
+def vision_features(model: Any, pixel_values: Any, runtime: Any) -> list[Any]:
+    """:func:`encode_images` under the runtime's autocast, cast to its storage dtype: the one
+    encoder forward of training's cache and of prediction."""
+    with runtime.autocast():
+        return [h.to(runtime.storage_dtype) for h in encode_images(model, pixel_values)]
 
 
 def encode_prompts(model: Any, input_ids: Any, attention_mask: Any) -> Any:

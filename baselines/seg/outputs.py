@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 
 from baselines.common import SUBMISSION_DIR
-from baselines.seg.images import default_workers
 from baselines.seg.predict import binary_mask
 from magic_submit.challenge import CVQA_SUBMISSION_FILE
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import dumps_strict, read_json, write_atomic
-from magic_submit.masks import open_image, write_mask
+from magic_submit.masks import write_mask
 from magic_submit.naming import mask_file_name, probability_file_name
+from magic_submit.photos import default_workers, open_image
 
 PROBABILITY_FORMATS: tuple[str, ...] = ("png", "tiff")
 PROBABILITY_MANIFEST = "probabilities.json"

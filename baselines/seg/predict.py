@@ -17,21 +17,22 @@ from typing import Any
 import numpy as np
 
 from baselines.seg.features import SplitFeatures
-from baselines.seg.images import default_workers
-from baselines.seg.model import decoder_logits
+from baselines.seg.model import ENCODE_BATCH, decoder_logits
 from baselines.runtime import Runtime
 from evaluation.segmentation import (
     EMPTY_IS_ONE_SUFFIX, FLOAT_SEG_KEYS, SegmentationAggregate, Workspace, score_image,
 )
+from magic_submit.photos import default_workers
 
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05..0.95
 SELECT_CHOICES: tuple[str, ...] = FLOAT_SEG_KEYS
 DEFAULT_SELECT = "dice"  # micro Dice against the majority vote
+MASKS_IN_MEMORY = 64  # full-size masks held at a time while scoring thresholds
 
 
 def predict_logits(decoder: Any, features: SplitFeatures, runtime: Runtime,
-                   batch_size: int = 64) -> Any:
+                   batch_size: int = ENCODE_BATCH) -> Any:
     """float32 logits ``[n, 352, 352]`` of the decoder on a split's cached activations."""
     import torch
 
@@ -99,7 +100,7 @@ def score_thresholds(features: SplitFeatures, logits: Any, thresholds: Sequence[
         return k, score_image(ids[row], mask, features.masks[row], local.workspace)
 
     # Masks of a few images at a time: all thresholds of all photos at full size would not fit.
-    chunk = max(1, 64 // len(thresholds))
+    chunk = max(1, MASKS_IN_MEMORY // len(thresholds))
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         jobs: list[tuple[int, int, np.ndarray]] = []
         for row, masks in iter_masks(logits, features.sizes, thresholds):

@@ -8,6 +8,11 @@ Only rank 0 writes; under torchrun the other ranks help train and then stop.
 The prediction is ``magic predict seg``'s (:mod:`baselines.seg.members`,
 :func:`baselines.seg.outputs.write_prediction`); for the valid split it starts from the best
 epoch's logits, kept from training, which are the numbers the saved model gives again.
+
+Every input is checked before the model is loaded: the masks' sizes against the photos'
+headers, then every photo the run will read (the training and validation photos kept, every
+photo of the predicted split) opened and decoded (:func:`magic_submit.photos.check_photos`), so
+a damaged photo stops the run within seconds instead of after training.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from magic_submit.challenge import MASKS_PRED_DIR
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError
 from magic_submit.jsonio import dumps_strict, write_atomic
+from magic_submit.photos import check_photos
 
 LOG_FILE = "train.log"
 # Everything a run writes into --output (what --overwrite deletes first).
@@ -160,6 +166,8 @@ def _run(opts: SegOptions, source: str, runtime: Runtime, reporter: Reporter,
                                         opts.valid_split, opts, skipped, log)
                      if opts.valid_split and runtime.is_main else None)
     predict_samples = load_samples(opts.data, opts.predict_split, need_masks=False)
+    if runtime.is_main:  # a damaged photo stops the run now, not after training
+        _preflight([*train_samples, *(valid_samples or ()), *predict_samples], opts, log)
     model, processor = load_clipseg(source)
     freeze_encoders(model)
     model.to(runtime.device)
@@ -243,6 +251,13 @@ def _with_usable_masks(samples: list[SegSample], split: str, opts: SegOptions,
         raise MagicError(f"no image of split '{split}' has masks of its own size", ids=list(problems),
                          hint="the masks must have each photo's stored height and width")
     return kept
+
+
+def _preflight(samples: list[SegSample], opts: SegOptions, log: _Log) -> None:
+    """Open and decode every photo the run will read, before the model is even loaded."""
+    tick = time.perf_counter()
+    checked = check_photos([s.image_path for s in samples], workers=opts.workers)
+    log(f"preflight: {checked} photos opened and decoded in {time.perf_counter() - tick:.1f}s")
 
 
 def _selection(opts: SegOptions) -> dict[str, Any]:

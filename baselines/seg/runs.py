@@ -70,13 +70,30 @@ def load_run_model(run: SegRun) -> tuple[Any, Any]:
     from baselines.hub import state_fingerprint
     from baselines.seg.model import load_clipseg
 
+    check_weights(run.model_dir)
     model, processor = load_clipseg(str(run.model_dir))
     if run.fingerprint is not None and state_fingerprint(model) != run.fingerprint:
         raise MagicError("model/ does not hold the model this run trained: its weights differ "
-                         "from metrics.json's model_fingerprint", file=run.model_dir,
+                         "from metrics.json's model_fingerprint (another model, or damaged "
+                         "bytes)", file=run.model_dir,
                          hint="put back the run's own model/ folder, or train again")
     model.eval()
     return model, processor
+
+
+def check_weights(model_dir: Path) -> None:
+    """Every ``*.safetensors`` file of ``model_dir`` opens and covers the tensors its header
+    lists (a truncated or overwritten file fails here, named), before transformers loads it."""
+    from safetensors import safe_open
+
+    for path in sorted(model_dir.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...
+            raise MagicError(f"damaged weights file ({type(exc).__name__}: {exc})", file=path,
+                             hint="train the run again (magic run-baseline seg), or restore "
+                             "its model/ folder from a copy") from None
 
 
 def save_run_model(model: Any, processor: Any, folder: Path) -> dict[str, Any]:

@@ -6,8 +6,8 @@
 * Query (unless ``query_context`` is off, the paper's text alone): the encounter's cleaned English
   title + content, cut at 128 tokens, its [CLS] vector. Encoded apart from the options, so BERT
   runs once per encounter instead of once per (encounter, option).
-* Image: every photo of the encounter (from ``image_ids``) through Swin, patch tokens of the last
-  stage mean-pooled, then averaged over the encounter's photos.
+* Image: every photo of the encounter (from ``image_ids``), upright, through Swin, patch tokens
+  of the last stage mean-pooled, then averaged over the encounter's photos.
 
 Both encoders stay frozen, so their outputs are computed once and the scorer trains on them.
 """
@@ -23,7 +23,7 @@ import torch
 
 from baselines.hub import load_pretrained
 from baselines.runtime import Runtime
-from baselines.seg.images import Preprocessing, decode_many
+from baselines.seg.images import Preprocessing, decoded_batches
 from baselines.vqa.data import FamilyOptions, SplitData
 from magic_submit.challenge import PARENTS
 
@@ -83,10 +83,10 @@ def encode_texts(encoders: Encoders, texts: Sequence[str], runtime: Runtime) -> 
 
 @torch.no_grad()
 def encode_images(encoders: Encoders, paths: Sequence[Path], runtime: Runtime) -> torch.Tensor:
-    """Mean-pooled last-stage patch tokens (float32, on the device), one row per photo."""
+    """Mean-pooled last-stage patch tokens (float32, on the device), one row per photo, each
+    photo upright (EXIF orientation applied, as a person sees it)."""
     out = []
-    for start in range(0, len(paths), IMAGE_BATCH):
-        pixels, _ = decode_many(paths[start:start + IMAGE_BATCH], encoders.prep)
+    for pixels, _ in decoded_batches(paths, encoders.prep, IMAGE_BATCH, upright=True):
         values = encoders.prep.normalize(torch.from_numpy(pixels).to(runtime.device))
         with runtime.autocast():
             tokens = encoders.image_model(pixel_values=values).last_hidden_state

@@ -6,7 +6,9 @@ all 27 qids as ints, checked by :func:`magic_submit.validation.validate_submissi
 method chose, per-epoch figures for ``bert-swin``, calls, tokens and fallbacks for ``vlm`` and
 ``api``). ``prior`` and ``text`` read only JSON files; ``bert-swin`` and ``vlm`` read the photos
 and need torch and transformers, ``api`` the openai client (imported only then). ``vlm`` and
-``api`` also keep ``responses.jsonl`` (every reply), which ``resume`` reuses.
+``api`` also keep ``responses.jsonl`` (every reply), which ``resume`` reuses. Every photo a
+method will read is opened and decoded first (:func:`photos_read`), upright as the models get
+them, so a damaged photo stops the run before any training or paid request.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from magic_submit.challenge import CVQA_SUBMISSION_FILE
 from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError, UsageError
 from magic_submit.jsonio import dumps_strict, write_atomic
+from magic_submit.photos import check_photos
 
 METHODS: tuple[str, ...] = ("prior", "text", "bert-swin", *BACKENDS)
 DEFAULT_TEXT_MODEL = "emilyalsentzer/Bio_ClinicalBERT"
@@ -178,6 +181,26 @@ def load_inputs(opts: VqaOptions) -> Inputs:
     return Inputs(layout, train, valid, predict, families, notes)
 
 
+def photos_read(opts: VqaOptions, inputs: Inputs) -> list[Path]:
+    """Every photo the method will read, as it will find it: bert-swin encodes each photo of
+    the three splits; vlm and api send the photos of the encounters they answer (the first
+    ``max_images`` of each) and, with ``shot_photos``, those of the worked examples, picked
+    by the code that will send them; prior and text read none."""
+    if opts.method == "bert-swin":
+        return [inputs.layout.require_images(split.split) / name
+                for split in (inputs.train, inputs.valid, inputs.predict) if split is not None
+                for encounter in split.encounters for name in encounter.image_files]
+    if opts.method not in BACKENDS:
+        return []
+    from baselines.vqa.vlm.run import subjects_of
+
+    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
+    subjects = subjects_of(splits, inputs.layout.require_images, inputs.train,
+                           opts.model_options, with_responses=opts.with_responses)
+    return [path for s in subjects
+            for path in (*s.photos, *(p for ex in s.examples for p in ex.photos))]
+
+
 def dry_run_vqa(opts: VqaOptions) -> Any:
     """The vlm/api request for the first encounter and the run's estimate (nothing written,
     no model called): a :class:`baselines.vqa.vlm.method.DryRun`."""
@@ -247,6 +270,11 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
         note(message)
     log(f"{opts.method}: {len(train.encounters)} '{opts.train_split}' encounters with gold"
         f" ({train.gold_file})")
+    photos = photos_read(opts, inputs)
+    if photos:  # a damaged photo stops the run before any training or request
+        tick = time.perf_counter()
+        checked = check_photos(photos, upright=True)
+        log(f"preflight: {checked} photos opened and decoded in {time.perf_counter() - tick:.1f}s")
     if opts.method == "prior":
         fitted = _fit_prior(train, valid, predict)
     elif opts.method == "text":

@@ -5,6 +5,8 @@ Exit status: 0 ok, 1 invalid input or a failed check, 2 usage error.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from typer.core import TyperGroup
 
@@ -32,8 +34,18 @@ def _plain_argument_help() -> None:
 _plain_argument_help()
 
 class _MagicGroup(TyperGroup):
-    """The root group: a reader that closes the pipe early (``magic leaderboard | head``) ends
-    the command quietly with status 0, as a filter's early exit is no error of ours."""
+    """The root group: the core's commands, then the plug-ins' (:mod:`magic_submit.cli.plugins`,
+    added when the group is built, as ``magic`` starts); a reader that closes the pipe early
+    (``magic leaderboard | head``) ends the command quietly with status 0, as a filter's early
+    exit is no error of ours."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from magic_submit.cli.plugins import plugin_commands
+
+        for name, command in plugin_commands().items():
+            if name not in self.commands:  # a plug-in never replaces a core command
+                self.add_command(command, name)
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
@@ -61,12 +73,10 @@ app = typer.Typer(
 )
 
 
-def command_group(name: str, help: str) -> typer.Typer:
-    """A sub-command group of ``magic`` (``run-baseline``, ``predict``) with the same help pages."""
-    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None,
-                        context_settings=HELP_SETTINGS)
-    app.add_typer(group, name=name)
-    return group
+def new_group(help: str) -> typer.Typer:
+    """A command group with magic's help pages, for a plug-in to add (``run-baseline``)."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None,
+                       context_settings=HELP_SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -85,17 +95,14 @@ def _root(
     """MEDIQA-MAGIC 2025 toolkit."""
 
 
-# Each module registers its command(s) on ``app`` when imported.
+# Each module registers its command(s) on ``app`` when imported; plug-ins (run-baseline,
+# predict) come through entry points, added by _MagicGroup.
 from magic_submit.cli import score as _score  # noqa: E402,F401
-from magic_submit.cli import baseline as _baseline  # noqa: E402,F401
 from magic_submit.cli import leaderboard as _leaderboard  # noqa: E402,F401
 from magic_submit.cli import report as _report  # noqa: E402,F401
 from magic_submit.cli import validate as _validate  # noqa: E402,F401
 from magic_submit.cli import pack as _pack  # noqa: E402,F401
-from magic_submit.cli import baseline_seg as _baseline_seg  # noqa: E402,F401
-from magic_submit.cli import baseline_vqa as _baseline_vqa  # noqa: E402,F401
 from magic_submit.cli import export as _export  # noqa: E402,F401
-from magic_submit.cli import predict as _predict  # noqa: E402,F401
 
 
 def main() -> None:

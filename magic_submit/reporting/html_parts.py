@@ -138,9 +138,10 @@ def confusion_table(matrix: ConfusionMatrix) -> str:
             f'<p class="note">{matrix.n_encounters} encounters</p></div>')
 
 
-def page(title: str, sections: Sequence[str]) -> str:
+def page(title: str, sections: Sequence[str], *, extra_css: str = "") -> str:
+    """The whole page: ``sections`` in a body styled by :data:`CSS` (then ``extra_css``)."""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style>"
+            f"<title>{esc(title)}</title><style>{CSS}{extra_css}</style>"
             f"<script>{IMAGE_CHECK_SCRIPT}</script></head>\n<body>\n"
             + "\n".join(sections) + "\n</body></html>\n")

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.segmentation import foreground
-from magic_submit.masks import open_image
+from magic_submit.photos import read_photo
 
 Colour = tuple[int, int, int]
 ANNOTATOR_COLOURS: dict[str, Colour] = {
@@ -79,9 +79,9 @@ def load_photo(path: Path | None, size: tuple[int, int]) -> Image.Image:
     height, width = size
     if path is None:
         return Image.new("RGB", (width, height), BACKGROUND_GREY)
-    with open_image(path) as photo:
-        photo.draft("RGB", (width, height))  # JPEG: decode at a reduced scale, much faster
-        return photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    # the stored grid, as the masks; JPEGs decoded at a reduced scale, any mode as 8-bit RGB
+    photo = read_photo(path, at_least=(width, height)).image
+    return photo.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def render_overlay(photo: Path | None, annotator_masks: Mapping[str, np.ndarray],

@@ -7,8 +7,12 @@ bundle into ``/app/program``, the reference into ``/app/input/ref``, the partici
 
 Modules: :mod:`.pins` (the scoring image: Python version and pinned dependencies),
 :mod:`.engine` (the scorer's whole-submission functions, imported in this one place),
-:mod:`.platform_reference` (the reference as the platform mounts it), :mod:`.upload` (the upload:
-check, then score), :mod:`.details_page` (``detailed_results.html``), :mod:`.platform_run` (the
-program the bundle runs), :mod:`.bundle` (what the export writes). Only the last is not copied
-into the bundle.
+:mod:`.platform_reference` (the reference as the platform mounts it), :mod:`.upload_scan` (the
+upload folder walked without following links), :mod:`.upload` (the upload: walk, check, then
+score), :mod:`.findings` (problems grouped and counted for the log and the page),
+:mod:`.public_view` (what the summary may say: nothing of the reference beyond scores.json),
+:mod:`.public_text` (no server path, nothing unprintable), :mod:`.summary_page` and
+:mod:`.details_page` (``detailed_results.html`` at the summary and the full detail),
+:mod:`.platform_run` (the program the bundle runs), :mod:`.bundle` (what the export writes).
+Only the last is not copied into the bundle.
 """

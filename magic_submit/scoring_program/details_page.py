@@ -1,11 +1,11 @@
-"""``detailed_results.html``: the page the platform shows a participant for one upload.
+"""``detailed_results.html`` at the ``full`` detail, for a phase whose reference is public.
 
 One self-contained file (images embedded as data URIs: no other file, no network) of at most
 :data:`MAX_PAGE_BYTES`: the official figures with their meanings and notes, the check's
-problems with their fixes, the accuracy of each question family, and the worst images (fewer
-when the page would grow too large). The gallery draws the participant's outline on the photo, and the annotators'
-outlines (the hidden reference) only when the organisers export with ``--show-reference``.
-There is no per-encounter table and no confusion matrix: they would reveal the gold answers.
+problems with their fixes, the accuracy of each question family, and the worst images with the
+participant's and the annotators' outlines and per-annotator figures (fewer images when the
+page would grow too large). The ``summary`` detail, safe for a hidden reference, is
+:mod:`.summary_page`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from magic_submit.reporting.gallery import GalleryItem, worst_images, write_gall
 from magic_submit.reporting.html_report import DEFAULT_WORST, summary_section
 from magic_submit.reporting.reference import ReferenceContext, photo_paths
 from magic_submit.scoring_program.engine import ScoreReport
+from magic_submit.scoring_program.findings import render, verdict
+from magic_submit.scoring_program.summary_page import (
+    DETAIL_FULL, PAGE_CSS, REFUSED_INTRO, REFUSED_TITLE, TITLE, heading, problems_section,
+)
 from magic_submit.scoring_program.upload import UploadOutcome
 
 PAGE_NAME = "detailed_results.html"
 MAX_PAGE_BYTES = 5_000_000
-TITLE = "MEDIQA-MAGIC 2025: detailed results"
-REFUSED_TITLE = "MEDIQA-MAGIC 2025: submission not scored"
+REFERENCE_NAME = "the phase's reference"
 MIME_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
@@ -38,7 +41,7 @@ class DetailsPage:
 
     @property
     def size(self) -> int:
-        return len(self.html.encode("utf-8"))
+        return len(self.html.encode("utf-8", "backslashreplace"))  # names may not be UTF-8
 
 
 def data_uri(path: Path) -> str:
@@ -47,9 +50,10 @@ def data_uri(path: Path) -> str:
     return f"data:{MIME_TYPES[path.suffix.lower()]};base64,{payload}"
 
 
-def check_section(text: str, heading: str) -> str:
-    """The submission check's text (each problem with its fix), as printed in the log."""
-    return f'<section id="check"><h2>{h.esc(heading)}</h2><pre>{h.esc(text)}</pre></section>'
+def check_lines(outcome: UploadOutcome) -> list[str]:
+    """Every problem found, with its fix, and the verdict."""
+    found = outcome.findings()
+    return [*render(found), verdict(found)]
 
 
 def cvqa_section(report: ScoreReport) -> str:
@@ -63,8 +67,7 @@ def cvqa_section(report: ScoreReport) -> str:
 
 
 def _embedded_gallery(outcome: UploadOutcome, reference: ReferenceContext, work_dir: Path, *,
-                      suffix: str, worst: int, show_reference: bool,
-                      notes: list[str]) -> list[GalleryItem]:
+                      suffix: str, worst: int, notes: list[str]) -> list[GalleryItem]:
     """The worst images drawn into ``work_dir``, each carried by its page as a data URI."""
     images = outcome.report.segmentation.images
     photos = photo_paths(reference.images_dir, reference.encounters)
@@ -72,12 +75,11 @@ def _embedded_gallery(outcome: UploadOutcome, reference: ReferenceContext, work_
         notes.append("no photos in the reference: the gallery draws the outlines on grey")
     items = write_gallery(worst_images(images, worst), reference.files.masks_dir,
                           outcome.submission.masks_dir, photos, work_dir, suffix=suffix,
-                          notes=notes, outline_reference=show_reference)
+                          notes=notes)
     return [replace(item, file=data_uri(work_dir / item.file)) for item in items]
 
 
-def _gallery_html(items: list[GalleryItem], drawn: int, max_bytes: int,
-                  show_reference: bool) -> str:
+def _gallery_html(items: list[GalleryItem], drawn: int, max_bytes: int) -> str:
     if not drawn:
         return ""
     left_out = drawn - len(items)
@@ -85,22 +87,23 @@ def _gallery_html(items: list[GalleryItem], drawn: int, max_bytes: int,
             f"{max_bytes / 1e6:g} MB." if left_out else "")
     if not items:
         return f'<section id="gallery-section"><p class="note">{h.esc(note)}</p></section>'
-    return h.gallery_section(items, annotators=show_reference, note=note)
+    return h.gallery_section(items, note=note)
 
 
 def scored_page(outcome: UploadOutcome, reference: ReferenceContext, work_dir: Path, *,
-                suffix: str, worst: int = DEFAULT_WORST, show_reference: bool = False,
+                suffix: str, worst: int = DEFAULT_WORST,
                 max_bytes: int = MAX_PAGE_BYTES) -> DetailsPage:
     """The page of a scored upload, with as many of the ``worst`` images as fit in ``max_bytes``."""
     report = outcome.report
     page = DetailsPage("")
-    sections = [summary_section(report, TITLE, reference.files.description)]
+    sections = [summary_section(report, TITLE, REFERENCE_NAME),
+                f'<p class="note" id="detail">{h.esc(DETAIL_FULL)}</p>']
     if not outcome.validation.valid:
-        sections.append(check_section(outcome.check_text(), "Errors: these figures are not "
-                                      "what you meant. Fix each problem and upload again"))
+        sections.append(problems_section(check_lines(outcome), "Errors: these figures are not "
+                                         "what you meant. Fix each problem and upload again"))
     elif outcome.validation.problems:
-        sections.append(check_section(outcome.check_text(), "Submission check: scored, with "
-                                      "these remarks"))
+        sections.append(problems_section(check_lines(outcome), "Submission check: scored, with "
+                                         "these remarks"))
     if report.cvqa is not None:
         sections.append(cvqa_section(report))
     if report.segmentation is not None and not report.segmentation.images:
@@ -109,19 +112,18 @@ def scored_page(outcome: UploadOutcome, reference: ReferenceContext, work_dir: P
     items = []
     if report.segmentation is not None and report.segmentation.images:
         items = _embedded_gallery(outcome, reference, work_dir, suffix=suffix, worst=worst,
-                                  show_reference=show_reference, notes=page.notes)
+                                  notes=page.notes)
     for shown in range(len(items), -1, -1):  # the worst first: drop from the end until it fits
-        page.html = h.page(TITLE, sections + [_gallery_html(items[:shown], len(items), max_bytes,
-                                                            show_reference)])
+        page.html = h.page(TITLE, sections + [_gallery_html(items[:shown], len(items), max_bytes)],
+                           extra_css=PAGE_CSS)
         if page.size <= max_bytes:
             break
     return page
 
 
-def refused_page(check_text: str) -> DetailsPage:
+def refused_page(outcome: UploadOutcome) -> DetailsPage:
     """The page of a refused upload: every problem with its fix."""
-    intro = ("<p>This upload was not scored: the official scorer would crash on it, or it holds "
-             "errors this competition refuses. Fix each problem below and upload again "
-             "(<code>magic validate-submission</code> finds them all before you upload).</p>")
-    return DetailsPage(h.page(REFUSED_TITLE, [f"<h1>{h.esc(REFUSED_TITLE)}</h1>{intro}",
-                                              check_section(check_text, "Problems")]))
+    return DetailsPage(h.page(REFUSED_TITLE, [heading(REFUSED_TITLE, DETAIL_FULL),
+                                              f"<p>{REFUSED_INTRO}</p>",
+                                              problems_section(check_lines(outcome), "Problems")],
+                              extra_css=PAGE_CSS))

@@ -10,8 +10,10 @@ needs nothing else.
 
 from __future__ import annotations
 
-PYTHON_VERSION = "3.11"
-BASE_IMAGE = f"python:{PYTHON_VERSION}-slim"
+PYTHON_VERSION = "3.11"  # the image's Python: the interpreter the tests run the bundle with
+PYTHON_RELEASE = f"{PYTHON_VERSION}.7"
+BASE_IMAGE = f"python:{PYTHON_RELEASE}-slim-bookworm"  # an exact tag: the same image every build
+MIN_PYTHON: tuple[int, int] = (3, 10)  # what the bundled code needs (pyproject's requires-python)
 
 # What the bundled code imports, pinned (the versions the project is tested with).
 SCORING_PINS: tuple[str, ...] = (
@@ -38,3 +40,10 @@ def pinned_names() -> set[str]:
 def distribution_of(import_name: str) -> str:
     """The distribution that provides a top-level import (``PIL`` -> ``pillow``)."""
     return DISTRIBUTION_OF_IMPORT.get(import_name, import_name).lower()
+
+
+def pinned_imports() -> dict[str, str]:
+    """Top-level import name -> pinned distribution (``{"PIL": "pillow", ...}``): what the
+    entry script looks for before it imports the bundled code."""
+    imports = {distribution_of(name): name for name in DISTRIBUTION_OF_IMPORT}
+    return {imports.get(name, name): name for name in sorted(pinned_names())}

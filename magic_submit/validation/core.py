@@ -85,6 +85,7 @@ def check_opened(sub: SubmissionFiles, targets: SplitTargets, sizes: ExpectedSiz
     problems = [Problem.of("zip-ignored-entries", note, file=str(sub.source)) for note in sub.notes]
     problems.extend(_odd_part_problems(sub))
     masks = check_masks(sub.masks_dir, sub.root, targets, sizes.sizes, suffix,
+                        orientations=sizes.orientations,
                         look_for_misplaced=sub.masks_kind == MISSING)
     problems.extend(masks.problems)
     problems.extend(_leftover_zips(sub.root))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.segmentation import foreground
+from magic_submit.photos import BACK_TO_STORED, orientation_note
 from magic_submit.validation.problems import Problem
 
 BINARY, ZERO_255, PROBABILITY, OTHER = "0/1", "0/255", "probability", "other"
@@ -92,10 +93,21 @@ def _describe_not_2d(shape: tuple[int, ...]) -> str:
 TRANSPOSED_FIX = "transpose it before saving (mask.T): height first, then width"
 
 
-def _size_message(shape: tuple[int, ...], expected: tuple[int, int]) -> tuple[str, str | None]:
-    """What is wrong with the mask's size, and a fix when the code's default does not apply."""
+def _size_message(shape: tuple[int, ...], expected: tuple[int, int],
+                  orientation: int = 1) -> tuple[str, str | None]:
+    """What is wrong with the mask's size, and a fix when the code's default does not apply.
+
+    A swapped mask of a photo whose EXIF orientation turns it by 90 degrees was most likely
+    drawn on the upright view: the fix then names the turn back to the stored grid.
+    """
     h, w = shape
     message = f"mask is {h}x{w} (height x width), the image is {expected[0]}x{expected[1]}"
+    if (w, h) == expected and orientation in BACK_TO_STORED:
+        return (message + f": height and width are swapped; the photo has "
+                f"{orientation_note(orientation)}, and masks follow its stored pixels, not "
+                "that view"), (f"predict on the photo as stored (without "
+                               f"ImageOps.exif_transpose), or turn the mask back: "
+                               f"{BACK_TO_STORED[orientation]}")
     if (w, h) == expected:
         return message + ": height and width are swapped", TRANSPOSED_FIX
     if h == w and h in MODEL_INPUT_SIDES:
@@ -104,8 +116,10 @@ def _size_message(shape: tuple[int, ...], expected: tuple[int, int]) -> tuple[st
 
 
 def content_problems(facts: MaskFacts, expected: tuple[int, int] | None, *, file: str,
-                     image_id: str | None, encounter_id: str | None = None) -> list[Problem]:
-    """Every problem of one mask's content (shape, size, values, dtype)."""
+                     image_id: str | None, encounter_id: str | None = None,
+                     orientation: int = 1) -> list[Problem]:
+    """Every problem of one mask's content (shape, size, values, dtype); ``orientation``: the
+    photo's EXIF orientation, for the hint of a swapped size."""
     where = {"file": file, "image_id": image_id, "encounter_id": encounter_id}
     problems: list[Problem] = []
     shape = facts.shape
@@ -116,7 +130,7 @@ def content_problems(facts: MaskFacts, expected: tuple[int, int] | None, *, file
         problems.append(Problem.of("mask-not-2d", _describe_not_2d(shape), **where))
     plane = _plane(shape)
     if expected is not None and len(plane) == 2 and plane != tuple(expected):
-        message, fix = _size_message(plane, expected)
+        message, fix = _size_message(plane, expected, orientation)
         problems.append(Problem.of("mask-size", message, hint=fix, **where))
     if facts.values != BINARY:
         seen = ("the scorer cannot cast them to uint8" if facts.nonzero is None else

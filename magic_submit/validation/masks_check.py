@@ -110,11 +110,13 @@ def _inventory(masks_dir: Path, known: dict[str, str], suffix: str) -> _Inventor
 
 def check_masks(masks_dir: Path | None, root: Path, targets: SplitTargets,
                 sizes: dict[str, tuple[int, int]], suffix: str, *,
+                orientations: dict[str, int] | None = None,
                 look_for_misplaced: bool = True) -> MasksOutcome:
     """Every problem of the segmentation part of a submission rooted at ``root``.
 
     Without ``masks_dir``, masks put elsewhere are looked for (``look_for_misplaced``) unless
-    the caller has reported why there is no folder already.
+    the caller has reported why there is no folder already. ``orientations``: the photos' EXIF
+    orientations (other than 1), named in the hint of a mask with height and width swapped.
     """
     if masks_dir is None:
         return MasksOutcome(problems=misplaced_masks(root, targets) if look_for_misplaced else [])
@@ -150,13 +152,14 @@ def check_masks(masks_dir: Path | None, root: Path, targets: SplitTargets,
                        f"{targets.image_file[image_id]}",
                        file=f"{MASKS_PRED_DIR}/", image_id=image_id, encounter_id=known[image_id])
             for image_id in targets.image_ids if image_id not in scored and image_id not in candidates)
-    outcome.problems.extend(_content(masks_dir, scored, candidates, targets, sizes, outcome))
+    outcome.problems.extend(_content(masks_dir, scored, candidates, targets, sizes,
+                                     orientations or {}, outcome))
     return outcome
 
 
 def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, list[_Candidate]],
              targets: SplitTargets, sizes: dict[str, tuple[int, int]],
-             outcome: MasksOutcome) -> list[Problem]:
+             orientations: dict[str, int], outcome: MasksOutcome) -> list[Problem]:
     """Read the scored masks, and one TIFF meant for each unmatched image, on two threads."""
     jobs: list[tuple[str, Path, bool]] = [(i, p, True) for i, p in scored.items()]
     for image_id, items in candidates.items():
@@ -175,7 +178,8 @@ def _content(masks_dir: Path, scored: dict[str, Path], candidates: dict[str, lis
             if isinstance(facts, MaskFileError):
                 problems.append(Problem.of(facts.code, facts.message, **where))
                 continue
-            problems.extend(content_problems(facts, sizes.get(image_id), **where))
+            problems.extend(content_problems(facts, sizes.get(image_id),
+                                             orientation=orientations.get(image_id, 1), **where))
             if is_scored:
                 scored_empty.append(facts.empty)
                 scored_shapes.add(facts.shape)

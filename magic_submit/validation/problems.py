@@ -50,6 +50,11 @@ CODES: dict[str, CodeInfo] = {
     "submission-wrapped-folder": _e("the parts are inside a top folder", _ZIP_FIX),
     "submission-nested-zip": _e("a zip inside the zip: the platform does not unpack it",
                                 "upload the inner zip itself"),
+    # The upload as the platform unpacked it (magic's scoring program only).
+    "submission-enclosing-folder": _w("the parts sit inside one folder: magic's scoring program "
+                                      "reads them there, the official scorer crashes", _ZIP_FIX),
+    "upload-unreadable": _e("upload entry that cannot be listed, or too many entries",
+                            f"zip only {MASKS_DIR}/ and {CVQA_FILE}"),
     "zip-missing": _e("zip not found", "pass the .zip you will upload"),
     "zip-corrupt": _e("not a readable zip", "re-create the zip (python -m zipfile -c ...)"),
     "zip-absolute-path": _e("zip entry with an absolute path", _ZIP_FIX),

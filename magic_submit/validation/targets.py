@@ -13,7 +13,8 @@ from pathlib import Path
 from magic_submit import challenge as ch
 from magic_submit.dataset import Encounter, load_encounters
 from magic_submit.errors import MagicError
-from magic_submit.masks import image_size, mask_shape
+from magic_submit.masks import mask_shape
+from magic_submit.photos import photo_header
 from magic_submit.validation.problems import Problem
 
 
@@ -67,22 +68,27 @@ def load_targets(split: str | Path | Sequence[Encounter]) -> SplitTargets:
 
 @dataclass
 class ExpectedSizes:
-    """(height, width) per image id where known, and where the sizes came from."""
+    """(height, width) per image id where known, where the sizes came from, and the EXIF
+    orientation of the photos that have one other than 1 (read from the photos only)."""
 
     sizes: dict[str, tuple[int, int]]
     source: str | None
     problems: list[Problem] = field(default_factory=list)
+    orientations: dict[str, int] = field(default_factory=dict)
 
 
 def sizes_from_images(targets: SplitTargets, images_dir: Path) -> ExpectedSizes:
-    """Sizes from the image headers; an image that cannot be read leaves its mask size unchecked."""
+    """Sizes (the stored grid) and EXIF orientations from the image headers; an image that
+    cannot be read leaves its mask size unchecked."""
     if not images_dir.is_dir():
         raise MagicError("image folder not found", file=images_dir, code="images-missing",
                          hint="pass the split's image folder, e.g. images_test/")
     result = ExpectedSizes({}, str(images_dir))
     for image_id, file_name in targets.image_file.items():
         try:
-            result.sizes[image_id] = image_size(images_dir / file_name)
+            result.sizes[image_id], orientation = photo_header(images_dir / file_name)
+            if orientation != 1:
+                result.orientations[image_id] = orientation
         except MagicError as exc:
             result.problems.append(Problem.of(
                 "size-unchecked", f"{file_name}: {exc.message}", image_id=image_id,

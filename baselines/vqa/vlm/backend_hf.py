@@ -5,7 +5,9 @@ The model loads with ``AutoModelForImageTextToText`` and its processor with ``Au
 template, photos first, then the text. Requests are generated in batches of ``batch_size`` with
 left padding (decoder-only models continue the prompt from its end), bf16 on a GPU that supports
 it (fp16 otherwise), fp32 on the CPU. Greedy decoding at temperature 0, sampling otherwise,
-seeded per batch.
+seeded per batch. With ``structured`` generation is constrained to the tokens a JSON answer
+needs (:func:`.schema.allowed_tokens`: digits, brackets, quotes and the question ids' letters;
+no prose, no ``<think>`` block): the cheap part of the schema that transformers can enforce.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class HfBackend:
 
     def __init__(self, model: Any, processor: Any, *, name: str, batch_size: int = 8,
                  max_new_tokens: int = 384, temperature: float = 0.0, image_size: int = 768,
-                 seed: int = 0) -> None:
+                 seed: int = 0, structured: bool = True) -> None:
         self.model, self.processor, self.name = model, processor, name
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.temperature, self.image_size, self.seed = temperature, image_size, seed
@@ -45,6 +47,8 @@ class HfBackend:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         self.batches = 0
+        self.structured = structured
+        self._allowed: Any = None  # the logits processor, made on first use
 
     @property
     def device(self) -> Any:
@@ -53,13 +57,28 @@ class HfBackend:
     def describe(self) -> dict[str, object]:
         return {"model": self.name, "device": str(self.device),
                 "precision": str(self.model.dtype).removeprefix("torch."),
-                "batch_size": self.batch_size}
+                "batch_size": self.batch_size, "structured": self.structured}
+
+    def _constraint(self) -> Any:
+        """``logits_processor`` restricting generation to the answer's tokens."""
+        from transformers import LogitsProcessorList
+
+        from baselines.vqa.vlm.schema import allowed_tokens
+
+        if self._allowed is None:
+            ends = self.model.generation_config.eos_token_id
+            ends = [ends] if isinstance(ends, int) else list(ends or [])
+            ends += [self.tokenizer.eos_token_id, self.tokenizer.pad_token_id]
+            self._allowed = allowed_tokens(self.tokenizer, [e for e in ends if e is not None])
+        return LogitsProcessorList([self._allowed])
 
     def _inputs(self, batch: Sequence[Request]) -> Any:
         texts, images = [], []
         for request in batch:
-            content = [{"type": "image"} for _ in request.photos]
-            content.append({"type": "text", "text": request.text})
+            content: list[dict[str, Any]] = []
+            for segment in request.segments:
+                content += [{"type": "image"} for _ in segment.photos]
+                content.append({"type": "text", "text": segment.text})
             texts.append(self.processor.apply_chat_template(
                 [{"role": "user", "content": content}], tokenize=False,
                 add_generation_prompt=True))
@@ -80,6 +99,8 @@ class HfBackend:
         options: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": sampling}
         if sampling:
             options["temperature"] = self.temperature
+        if self.structured:
+            options["logits_processor"] = self._constraint()
         torch.manual_seed(self.seed + self.batches)
         self.batches += 1
         with torch.inference_mode():
@@ -90,7 +111,7 @@ class HfBackend:
         seconds = (time.perf_counter() - started) / len(batch)
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
         completion_tokens = (new != self.tokenizer.pad_token_id).sum(dim=1).tolist()
-        return [Reply(text, int(p), int(c), seconds)
+        return [Reply(text, int(p), int(c), seconds, structured=self.structured)
                 for text, p, c in zip(texts, prompt_tokens, completion_tokens)]
 
     def answer(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Reply]]:

@@ -7,10 +7,12 @@ the earlier training encounter, and an encounter is never its own example.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from baselines.vqa.data import SplitData, encounter_text, family_answers
 from baselines.vqa.vlm.prompt import Example
+from magic_submit.dataset import Encounter
 
 
 def nearest(train_texts: Sequence[str], texts: Sequence[str], k: int,
@@ -33,9 +35,11 @@ def nearest(train_texts: Sequence[str], texts: Sequence[str], k: int,
     return out
 
 
-def examples_for(train: SplitData, records: Sequence[dict], k: int, *,
-                 with_responses: bool) -> list[list[Example]]:
-    """The ``k`` worked examples of each encounter record (text and gold answers)."""
+def examples_for(train: SplitData, records: Sequence[dict], k: int, *, with_responses: bool,
+                 photos: Callable[[Encounter], tuple[Path, ...]] | None = None,
+                 ) -> list[list[Example]]:
+    """The ``k`` worked examples of each encounter record (text, gold answers, and the photos
+    ``photos(encounter)`` gives when it is given)."""
     if k <= 0:
         return [[] for _ in records]
     train_ids = train.encounter_ids
@@ -44,6 +48,7 @@ def examples_for(train: SplitData, records: Sequence[dict], k: int, *,
     exclude = [position.get(r.get("encounter_id")) for r in records]
     chosen = nearest(train.texts(with_responses=with_responses), texts, k, exclude)
     gold = train.gold or {}
-    return [[Example(train.encounters[j].record, family_answers(gold[train_ids[j]]))
+    return [[Example(train.encounters[j].record, family_answers(gold[train_ids[j]]),
+                     photos(train.encounters[j]) if photos is not None else ())
              for j in indices] for indices in chosen]
 

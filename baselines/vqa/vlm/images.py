@@ -1,8 +1,10 @@
-"""Photos as a vision-language model gets them: RGB, the longer side at most ``size`` pixels.
+"""Photos as a vision-language model gets them: upright RGB, the longer side at most ``size``.
 
-JPEGs are decoded at a reduced scale where libjpeg allows (``Image.draft``), then resized with
-a bicubic filter keeping the aspect ratio; a missing or damaged photo is a :class:`MagicError`
-naming the file (:func:`magic_submit.masks.open_image`). The stored orientation is kept.
+Read by the one photo reader (:func:`magic_submit.photos.read_photo`) with the EXIF orientation
+applied, as a person sees the photo (segmentation alone keeps the stored grid): 16-bit photos
+scaled, transparency on white, palette, CMYK and grey converted, a multi-frame file's first
+frame; JPEGs decoded at a reduced scale where libjpeg allows; then resized with a bicubic filter
+keeping the aspect ratio. A missing or damaged photo is a :class:`MagicError` naming the file.
 
 >>> sent_size((1536, 2048), 768)
 (576, 768)
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from magic_submit.masks import image_size, open_image
+from magic_submit.photos import photo_header, read_photo, upright_size
 
 JPEG_QUALITY = 90
 
@@ -30,22 +32,22 @@ def sent_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def stored_size(path: Path) -> tuple[int, int]:
-    """(width, height) of a photo, read from its header only."""
-    height, width = image_size(path)
+def upright_photo_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a photo as the model gets it before downscaling: upright (a photo
+    whose EXIF orientation turns it by 90 degrees has its stored sides exchanged), from its
+    header only."""
+    height, width = upright_size(*photo_header(path))
     return width, height
 
 
 def load_photo(path: Path, longest: int) -> Any:
-    """The photo as an RGB PIL image, the longer side at most ``longest``."""
+    """The photo as an upright 8-bit RGB PIL image, the longer side at most ``longest``."""
     from PIL import Image
 
-    with open_image(path) as image:
-        target = sent_size(image.size, longest)
-        if image.format == "JPEG":
-            image.draft("RGB", target)  # decode at 1/2..1/8 scale while still >= the target
-        rgb = image.convert("RGB")
-    return rgb if rgb.size == target else rgb.resize(target, Image.Resampling.BICUBIC)
+    height, width = upright_size(*photo_header(path))
+    target = sent_size((width, height), longest)
+    image = read_photo(path, at_least=target, upright=True).image
+    return image if image.size == target else image.resize(target, Image.Resampling.BICUBIC)
 
 
 def load_photos(paths: Sequence[Path], longest: int) -> list[Any]:

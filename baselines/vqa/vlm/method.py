@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from baselines.vqa.data import FamilyOptions, SplitData, family_answers
-from baselines.vqa.vlm.images import sent_size, stored_size
+from baselines.vqa.vlm.endpoint import EndpointUrl
+from baselines.vqa.vlm.images import sent_size, upright_photo_size
 from baselines.vqa.vlm.options import VlmOptions
 from baselines.vqa.vlm.prompt import Request
 from baselines.vqa.vlm.run import (AnswerSets, Asker, CallStats, Subject, collect_votes, decide,
@@ -30,10 +31,13 @@ def backend_opener(vlm: VlmOptions, device: str, seed: int) -> Callable[[], Any]
         def open_api() -> Any:
             from baselines.vqa.vlm.backend_api import ApiBackend
 
-            return contextlib.nullcontext(ApiBackend(
-                vlm.endpoint or "", vlm.api_model or "", api_key_env=vlm.api_key_env,
+            endpoint = vlm.endpoint.reveal() if isinstance(vlm.endpoint, EndpointUrl) else ""
+            return ApiBackend(
+                endpoint, vlm.api_model or "", api_key_env=vlm.api_key_env,
                 concurrency=vlm.concurrency, max_new_tokens=vlm.max_new_tokens,
-                temperature=vlm.temperature, image_size=vlm.image_size))
+                temperature=vlm.temperature, image_size=vlm.image_size,
+                structured=vlm.structured, max_tokens_param=vlm.max_tokens_param,
+                retries=vlm.api_retries, timeout_s=vlm.api_timeout, max_wait_s=vlm.api_max_wait)
         return open_api
 
     def open_hf() -> Any:
@@ -41,7 +45,7 @@ def backend_opener(vlm: VlmOptions, device: str, seed: int) -> Callable[[], Any]
 
         return open_hf_backend(vlm.model, device, seed=seed, batch_size=vlm.batch_size,
                                max_new_tokens=vlm.max_new_tokens, temperature=vlm.temperature,
-                               image_size=vlm.image_size)
+                               image_size=vlm.image_size, structured=vlm.structured)
     return open_hf
 
 
@@ -51,13 +55,22 @@ def _subjects(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayo
 
 
 def summary(stats: CallStats, n_encounters: int) -> list[str]:
-    """Lines for stderr: calls, tokens, and the fallbacks per family."""
+    """Lines for stderr: calls, tokens, unreadable answers, and the fallbacks per family."""
     lines = [f"model calls {stats.model_calls}, reused from {RESPONSES_FILE} "
              f"{stats.reused_calls}, failed {stats.failed_calls}; tokens {stats.prompt_tokens} "
              f"prompt + {stats.completion_tokens} completion"]
+    invalid = sum(stats.invalid_answers.values())
+    if invalid:
+        lines.append(f"answers the model gave that could not be read: {invalid} (asked again "
+                     "up to --retries times; counted per family in metrics.json)")
     fell = [f"{p} {stats.fallbacks[p]}" for p in PARENT_IDS if stats.fallbacks[p]]
     lines.append(f"fallbacks to the prior answer (of {n_encounters} encounters): "
                  + (", ".join(fell) if fell else "none"))
+    if stats.failed_calls:
+        lines.append(f"of them because requests failed: {sum(stats.fallbacks_failed.values())}; "
+                     f"answers voted on fewer votes: {sum(stats.missing_votes.values())}; "
+                     "failures: " + "; ".join(f"{n} x {reason}"
+                                              for reason, n in stats.failures.most_common(3)))
     return lines
 
 
@@ -86,14 +99,17 @@ def answer_splits(train: SplitData, splits: Sequence[SplitData], layout: Dataset
     opener = open_backend or backend_opener(vlm, device, seed)
     with store, progress_counter("model requests", None, enabled=progress) as counter, \
             Asker(store, opener, vlm, families, stats, counter) as asker:
-        valid = collect_votes(asker, subjects, families, vlm, seed=seed,
-                              with_responses=with_responses)
-    answers = decide(ids, valid, vlm.votes, prior, stats)
+        valid, failed_votes = collect_votes(asker, subjects, families, vlm, seed=seed,
+                                            with_responses=with_responses)
+    answers = decide(ids, valid, vlm.votes, prior, stats, failed_votes)
     for line in summary(stats, len(ids)):
         log(line)
+    if stats.backend.get("structured") == "refused":
+        note(f"the server refused response_format ({stats.backend.get('structured_refusal')}): "
+             "the run asked without it (--no-structured skips the first try)")
     details = {"model": vlm.model_name, "encounters_answered": len(ids),
                "responses_file": str(store.path), "prior_answers": {p: list(v) for p, v in prior.items()},
-               **stats.as_metrics()}
+               "allow_fallback": vlm.allow_fallback, **stats.as_metrics()}
     return answers, details
 
 
@@ -123,7 +139,7 @@ def dry_run(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayout
         from magic_submit.errors import MagicError
 
         raise MagicError("no encounter to answer", hint="check --predict-split")
-    sizes = {path: stored_size(path) for s in subjects for path in s.photos}
+    sizes = {path: upright_photo_size(path) for s in subjects for path in s.photos}
     sent = {path: sent_size(size, vlm.image_size) for path, size in sizes.items()}
     text_chars = sum(len(r.text) for r in requests)
     photos_sent = sum(len(r.photos) for r in requests)

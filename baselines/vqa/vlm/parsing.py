@@ -2,8 +2,10 @@
 
 The reply must hold one JSON object, bare or in a Markdown fence (a ``<think>`` block before it
 is ignored). Each asked family's value is an option or a list of options; an option is its
-number in the list as shown (1-based, an int or a string of digits) or its exact text (case and
-surrounding spaces aside). Numbers map back through the request's shown order, so a shuffled
+number in the list as shown (1-based: ``2``, ``2.0``, ``"2"``, ``"(2)"``, ``"2. limited area"``
+when the text, if any, names the same option) or its exact text (case and surrounding spaces
+aside). Every step is linear in the reply's length (no backtracking pattern runs over the
+reply; an option longer than 200 characters is no option). Numbers map back through the request's shown order, so a shuffled
 vote gives indices of the definitions file. Validity per family: a single-slot family takes
 exactly one option; a multi-slot family one to ``slots`` real options ("Not mentioned" beside
 real ones is dropped) or "Not mentioned" alone. Anything else is invalid, never an exception.
@@ -15,6 +17,8 @@ real ones is dropped) or "Not mentioned" alone. Anything else is invalid, never 
 >>> parsed = parse_reply('```json\\n{"CQID025": [1], "CQID011": ["Neck", 3]}\\n```', orders, options)
 >>> parsed["CQID025"].answer, parsed["CQID011"].answer
 ((1,), (1, 2))
+>>> parse_reply('{"CQID025": "(2)", "CQID011": "2. neck"}', orders, options)["CQID011"].answer
+(1,)
 >>> parse_reply("I cannot tell.", orders, options)["CQID025"].problem
 'no JSON object in the reply'
 """
@@ -28,9 +32,10 @@ from dataclasses import dataclass
 
 from magic_submit.challenge import PARENT_BY_ID
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_DIGITS = re.compile(r"^\d+$")
+THINK_OPEN, THINK_CLOSE, FENCE = "<think>", "</think>", "```"
+MAX_ITEM_CHARS = 200  # a longer option is no option: refused before any pattern is tried
+# "2", "(2)", "2.0", "2.", "2)", "2. limited area", "2 - limited area": a number, maybe a text
+_NUMBERED = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})(?:\.0+)?)(?:\s*[.):-]?\s+(\S.*)|\s*[.)])?")
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,40 @@ class FamilyParse:
         return self.answer is not None
 
 
+def without_thinking(text: str) -> str:
+    """``text`` after its last ``</think>`` (a reasoning block, closed), else before an
+    unclosed ``<think>``: linear in the length of the text."""
+    close = text.rfind(THINK_CLOSE)
+    if close >= 0:
+        return text[close + len(THINK_CLOSE):]
+    opened = text.find(THINK_OPEN)
+    return text[:opened] if opened >= 0 else text
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """The contents of the Markdown fences (```json ... ```) of ``text``, in order; one pass."""
+    blocks, position = [], 0
+    while True:
+        start = text.find(FENCE, position)
+        if start < 0:
+            return blocks
+        end = text.find(FENCE, start + len(FENCE))
+        if end < 0:
+            return blocks
+        body = text[start + len(FENCE):end]
+        newline = body.find("\n")
+        if newline >= 0 and body[:newline].strip().isalnum():  # the language tag
+            body = body[newline + 1:]
+        blocks.append(body)
+        position = end + len(FENCE)
+
+
 def extract_object(text: str) -> dict | None:
     """The first JSON object in a fence, else the whole text, else from the first ``{`` to
-    the last ``}``; None when none of these is a JSON object."""
-    text = _THINK.sub("", text)
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    the last ``}``; None when none of these is a JSON object. Linear in the text's length:
+    each candidate is parsed once and the candidates do not overlap beyond the last two."""
+    text = without_thinking(text)
+    candidates = fenced_blocks(text) + [text]
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         candidates.append(text[start:end + 1])
@@ -63,17 +97,32 @@ def extract_object(text: str) -> dict | None:
     return None
 
 
+def _matching(options: Sequence[str], wanted: str) -> int | None:
+    wanted = wanted.strip().casefold()
+    return next((i for i, text in enumerate(options) if text.strip().casefold() == wanted), None)
+
+
 def _option_index(item: object, order: Sequence[int], options: Sequence[str]) -> int | None:
-    """Definitions' index of one given option (shown number or exact text), else None."""
-    if isinstance(item, str) and _DIGITS.match(item.strip()):
-        item = int(item.strip())
+    """Definitions' index of one given option (its shown number, alone or with the option's
+    text, or its exact text), else None."""
+    if isinstance(item, float) and item.is_integer():
+        item = int(item)
     if isinstance(item, int) and not isinstance(item, bool):
         return order[item - 1] if 1 <= item <= len(order) else None
-    if isinstance(item, str):
-        wanted = item.strip().casefold()
-        matches = [i for i, text in enumerate(options) if text.strip().casefold() == wanted]
-        return matches[0] if matches else None
-    return None
+    if not isinstance(item, str) or len(item) > MAX_ITEM_CHARS:
+        return None
+    by_text = _matching(options, item)
+    if by_text is not None:
+        return by_text
+    numbered = _NUMBERED.fullmatch(item.strip())
+    if numbered is None:
+        return None
+    number, text = int(numbered.group(1) or numbered.group(2)), numbered.group(3)
+    if not 1 <= number <= len(order):
+        return None
+    index = order[number - 1]
+    named = _matching(options, text) if text else None
+    return index if named is None or named == index else None  # a number and a text at odds
 
 
 def parse_family(value: object, parent_id: str, order: Sequence[int],

@@ -2,10 +2,13 @@
 
 One JSON object per line: the key (model, prompt hash, encounter, vote, attempt), the families
 asked and their shown orders, the raw reply, the parsed answers and problems, tokens and seconds.
-A reply is looked up by its key only, so a resumed run reuses exactly the replies to the same
-prompts and asks the model only for the missing ones. A half-written last line (a killed run)
-is cut off when the store is opened; an unreadable line elsewhere is skipped and counted.
-Requests that failed in transport are not stored: they are asked again.
+A reply is looked up by its key only (the prompt hash covers the endpoint, the model's
+parameters and the content, :meth:`VlmOptions.request_settings`), so a resumed run reuses
+exactly the replies to the same requests and asks the model only for the missing ones. Each
+line is flushed as it is written. A half-written last line (a killed run) is cut off when the
+store is opened; an unreadable line elsewhere is skipped and counted. Only the keys and the
+lines' offsets are held in memory (a reply is read back from the file when it is reused).
+Requests that failed are not stored: they are asked again.
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / RESPONSES_FILE
@@ -38,36 +41,56 @@ class ResponseStore:
 
     def __init__(self, path: Path, *, resume: bool = False) -> None:
         self.path = Path(path)
-        self.entries: dict[Key, dict[str, Any]] = {}
+        self.offsets: dict[Key, int] = {}
         self.skipped_lines = 0
         self.cut_tail = False
-        self._handle: IO[str] | None = None
+        self._handle: IO[bytes] | None = None
         if resume and self.path.is_file():
             self._load()
         elif self.path.exists():
             self.path.unlink()
 
     def _load(self) -> None:
-        raw = self.path.read_bytes()
-        complete = raw[: raw.rfind(b"\n") + 1]
-        if len(complete) != len(raw):  # a killed run's half-written line: drop it
-            self.cut_tail = True
-            with self.path.open("r+b") as handle:
-                handle.truncate(len(complete))
-        for line in complete.decode("utf-8", errors="replace").splitlines():
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                key = entry_key(entry)
-            except (ValueError, KeyError, TypeError):
-                self.skipped_lines += 1
-                continue
-            self.entries.setdefault(key, entry)  # the first reply to a key wins
+        with self.path.open("r+b") as handle:
+            end = self._complete_length(handle)
+            if end != handle.seek(0, 2):  # a killed run's half-written line: drop it
+                self.cut_tail = True
+                handle.truncate(end)
+            handle.seek(0)
+            offset = 0
+            for line in handle:
+                entry = self._parse(line)
+                if entry is None:
+                    self.skipped_lines += bool(line.strip())
+                else:
+                    self.offsets.setdefault(entry_key(entry), offset)  # the first reply wins
+                offset += len(line)
+
+    @staticmethod
+    def _complete_length(handle: IO[bytes], block: int = 1 << 16) -> int:
+        """The length of the file up to its last newline, reading backwards by blocks."""
+        position = handle.seek(0, 2)
+        while position > 0:
+            start = max(0, position - block)
+            handle.seek(start)
+            newline = handle.read(position - start).rfind(b"\n")
+            if newline >= 0:
+                return start + newline + 1
+            position = start
+        return 0
+
+    @staticmethod
+    def _parse(line: bytes) -> dict[str, Any] | None:
+        try:
+            entry = json.loads(line.decode("utf-8", errors="replace"))
+            entry_key(entry)
+        except (ValueError, KeyError, TypeError):
+            return None
+        return entry if isinstance(entry, dict) else None
 
     def __enter__(self) -> "ResponseStore":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self.path.open("a", encoding="utf-8")
+        self._handle = self.path.open("a+b")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -76,15 +99,25 @@ class ResponseStore:
             self._handle = None
 
     def get(self, key: Key) -> dict[str, Any] | None:
-        return self.entries.get(key)
+        """The stored entry of ``key``, read back from the file, or None."""
+        offset = self.offsets.get(key)
+        if offset is None:
+            return None
+        if self._handle is not None:
+            self._handle.seek(offset)
+            return self._parse(self._handle.readline())
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            return self._parse(handle.readline())
 
     def append(self, entry: dict[str, Any]) -> None:
         """Write one entry as a line and flush it (a kill loses at most the line being written)."""
         if self._handle is None:
             raise RuntimeError("open the store with 'with' before appending")
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        offset = self._handle.seek(0, 2)
+        self._handle.write((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
         self._handle.flush()
-        self.entries.setdefault(entry_key(entry), entry)
+        self.offsets.setdefault(entry_key(entry), offset)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.offsets)

@@ -18,7 +18,8 @@ from baselines.seg.predict import DEFAULT_SELECT
 from baselines.seg.predict import SELECT_CHOICES as _METRICS
 from baselines.seg.prompts import DEFAULT_PROMPT
 from baselines.seg.prompts import PROMPT_CHOICES as _PROMPTS
-from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
+from baselines.cli.groups import run_baseline_app
+from magic_submit.cli.checks import check_choice, require_modules
 
 
 def _show_result(result: Any, json_output: bool) -> None:
@@ -48,7 +49,7 @@ def _show_result(result: Any, json_output: bool) -> None:
     stdout.print(f"submission: {metrics['submission']}", highlight=False)
 
 
-@baseline_app.command("seg")
+@run_baseline_app.command("seg")
 def seg_command(
     data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, images_{split}/, "
                                        "dermavqa-segmentations/{split}/ (or one folder per split).")],

@@ -8,15 +8,13 @@ from typing import Annotated, Any, Optional
 import typer
 
 from baselines.runtime import DEVICE_CHOICES  # these modules import no torch
-from baselines.seg.inference import DEFAULT_BATCH, TTA_CHOICES
+from baselines.seg.inference import TTA_CHOICES
+from baselines.seg.model import ENCODE_BATCH
 from baselines.seg.outputs import PROBABILITY_FORMATS
-from magic_submit.cli import command_group
-from magic_submit.cli.baseline import check_choice, require_modules
-from magic_submit.cli.baseline_vqa import NEEDS
+from baselines.cli.groups import predict_app
+from baselines.cli.run_vqa import NEEDS
+from magic_submit.cli.checks import check_choice, require_modules
 from magic_submit.cli.options import SPLIT_HELP, DataOption, QuietOption, json_option
-
-predict_app = command_group(
-    "predict", "Predict a split with a finished run-baseline run: masks or answers, validated.")
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", metavar="DIR", file_okay=False,
                                             help="Folder for submission/, prediction.json (and "
@@ -66,7 +64,7 @@ def seg_command(
     probability_format: Annotated[str, typer.Option(metavar="png|tiff", help="tiff: "
                                                     "zlib-compressed.")] = "png",
     batch_size: Annotated[int, typer.Option(metavar="N", min=1, help="Photos per model batch.")
-                          ] = DEFAULT_BATCH,
+                          ] = ENCODE_BATCH,
     device: DeviceOption = "auto",
     workers: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Threads decoding "
                                                    "photos and writing masks (default: all "

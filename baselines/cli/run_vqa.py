@@ -10,8 +10,9 @@ import typer
 
 from baselines.runtime import DEVICE_CHOICES  # these modules import no torch or sklearn
 from baselines.vqa.run import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, METHODS
-from magic_submit.cli import vqa_model_options as vm
-from magic_submit.cli.baseline import baseline_app, check_choice, require_modules
+from baselines.cli import vqa_model_options as vm
+from baselines.cli.groups import run_baseline_app
+from magic_submit.cli.checks import check_choice, require_modules
 
 # What each method imports beyond the core, and the extra that installs it.
 NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -61,7 +62,7 @@ def _third_column(metrics: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "chosen on train", metrics.get("choices") or metrics.get("prior") or {}
 
 
-@baseline_app.command("vqa")
+@run_baseline_app.command("vqa")
 def vqa_command(
     data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Dataset root: {split}.json, "
                                        "{split}_cvqa.json, the definitions file, images_{split}/ "
@@ -103,12 +104,19 @@ def vqa_command(
     concurrency: vm.Concurrency = vm.DEFAULTS.concurrency,
     votes: vm.Votes = vm.DEFAULTS.votes,
     shots: vm.Shots = vm.DEFAULTS.shots,
+    shot_photos: vm.ShotPhotos = False,
     retries: vm.Retries = vm.DEFAULTS.retries,
     temperature: vm.Temperature = vm.DEFAULTS.temperature,
     max_new_tokens: vm.MaxNewTokens = vm.DEFAULTS.max_new_tokens,
     max_images: vm.MaxImages = vm.DEFAULTS.max_images,
     image_size: vm.ImageSize = vm.DEFAULTS.image_size,
     per_family: vm.PerFamily = False,
+    structured: vm.Structured = vm.DEFAULTS.structured,
+    allow_fallback: vm.AllowFallback = False,
+    api_timeout: vm.ApiTimeout = vm.DEFAULTS.api_timeout,
+    api_max_wait: vm.ApiMaxWait = vm.DEFAULTS.api_max_wait,
+    api_retries: vm.ApiRetries = vm.DEFAULTS.api_retries,
+    max_tokens_param: vm.MaxTokensParam = vm.DEFAULTS.max_tokens_param,
     dry_run: vm.DryRun = False,
     resume: vm.Resume = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace what an earlier run "
@@ -131,7 +139,7 @@ def vqa_command(
     """
     check_choice(method, METHODS, "--method")
     check_choice(device, DEVICE_CHOICES, "--device")
-    vm.check_model_options(method, endpoint, api_model, dry_run)
+    vm.check_model_options(method, endpoint, api_model, dry_run, max_tokens_param)
     if not dry_run:
         require_modules(*NEEDS[method], f"--method {method}", json_output=json_output)
     if shots and method in ("vlm", "api"):
@@ -161,7 +169,10 @@ def vqa_command(
                              batch_size=batch_size, votes=votes, shots=shots, retries=retries,
                              temperature=temperature, max_new_tokens=max_new_tokens,
                              max_images=max_images, image_size=image_size, per_family=per_family,
-                             dry_run=dry_run) if method in ("vlm", "api") else None)
+                             dry_run=dry_run, structured=structured, shot_photos=shot_photos,
+                             allow_fallback=allow_fallback, max_tokens_param=max_tokens_param,
+                             api_timeout=api_timeout, api_max_wait=api_max_wait,
+                             api_retries=api_retries) if method in ("vlm", "api") else None)
     try:
         if dry_run:
             vm.show_dry_run(dry_run_vqa(options), json_output)
@@ -174,3 +185,5 @@ def vqa_command(
         for problem in result.validation.warnings:
             caveat(f"{problem.code}: {problem.message}")
     _show(result.metrics, json_output)
+    if method in ("vlm", "api"):
+        vm.check_failed_requests(result.metrics)

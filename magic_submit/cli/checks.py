@@ -1,5 +1,5 @@
-"""``magic run-baseline``: the group under which each baseline registers its command, and the
-checks every baseline command makes before it starts."""
+"""Checks a command makes on its options before it starts: a choice among names, the optional
+modules it needs (exit 1 with the install command)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ import importlib.util
 from collections.abc import Sequence
 
 import typer
-
-from magic_submit.cli import command_group
-
-baseline_app = command_group("run-baseline",
-                             "Train and run a baseline, then write a validated submission.")
 
 
 def check_choice(value: str, choices: Sequence[str], param: str) -> str:
