@@ -156,24 +156,29 @@ def test_photo_errors_are_named(tmp_path: Path) -> None:
     with pytest.raises(MagicError) as info:
         image_size(junk)
     assert info.value.message.startswith("cannot read the image (UnidentifiedImageError: ")
-    photo = tmp_path / "p.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)).save(photo)
-    photo.write_bytes(photo.read_bytes()[:200])
-    with pytest.raises(MagicError) as info:
-        with open_image(photo) as image:
-            image.load()
-    assert info.value.code == "image-unreadable" and info.value.file == str(photo)
-    assert info.value.message.startswith("cannot decode the image (")
+    photo = _truncated_png(tmp_path / "p.png")
+    info = _decoding_error(photo)
+    assert info.code == "image-unreadable" and info.file == str(photo)
+    assert info.message.startswith("cannot decode the image (")
     ok = tmp_path / "ok.png"
     Image.new("RGB", (9, 4)).save(ok)
     assert image_size(ok) == (4, 9)
 
 
 def test_a_decoding_failure_names_the_exception(tmp_path: Path) -> None:
-    photo = tmp_path / "p.png"
-    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64), np.uint8)).save(photo)
-    photo.write_bytes(photo.read_bytes()[:200])
+    info = _decoding_error(_truncated_png(tmp_path / "p.png"))
+    assert info.message.startswith("cannot decode the image (OSError: ")
+
+
+def _truncated_png(path: Path) -> Path:
+    """A PNG of noise cut after 200 bytes: its header reads, its pixels do not."""
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    return path
+
+
+def _decoding_error(photo: Path) -> MagicError:
     with pytest.raises(MagicError) as info:
         with open_image(photo) as image:
             image.load()
-    assert info.value.message.startswith("cannot decode the image (OSError: ")
+    return info.value
