@@ -34,28 +34,31 @@ def record(enc: str, first: int = 0) -> dict:
     return out
 
 
-def platform(root: Path, *, masks: bool = True, cvqa: bool = True) -> ReferenceFiles:
-    ref = root / "ref"
-    ref.mkdir(parents=True)
+def write_parts(folder: Path, mask_file: str, cvqa_file: str, *, masks: bool,
+                cvqa: bool) -> tuple[Path, Path]:
+    """Writes MASK at ``folder/mask_file`` and ENC00001's record at ``folder/cvqa_file``, each only
+    when asked; gives the masks folder and the CVQA file, written or not."""
+    mask_path, cvqa_path = folder / mask_file, folder / cvqa_file
+    folder.mkdir(parents=True)
     if masks:
-        (ref / "masks_refs").mkdir()
-        tifffile.imwrite(ref / "masks_refs" / f"{IMG1}_mask_ann0.tiff", MASK)
+        mask_path.parent.mkdir()
+        tifffile.imwrite(mask_path, MASK)
     if cvqa:
-        (ref / "data_cvqa_ref.json").write_text(json.dumps([record("ENC00001")]))
-    return ReferenceFiles(ref / "masks_refs" if masks else None,
-                          ref / "data_cvqa_ref.json" if cvqa else None, "the reference",
-                          is_platform=True)
+        cvqa_path.write_text(json.dumps([record("ENC00001")]))
+    return mask_path.parent, cvqa_path
+
+
+def platform(root: Path, *, masks: bool = True, cvqa: bool = True) -> ReferenceFiles:
+    mask_dir, cvqa_file = write_parts(root / "ref", f"masks_refs/{IMG1}_mask_ann0.tiff",
+                                      "data_cvqa_ref.json", masks=masks, cvqa=cvqa)
+    return ReferenceFiles(mask_dir if masks else None, cvqa_file if cvqa else None,
+                          "the reference", is_platform=True)
 
 
 def submission(root: Path, *, masks: bool = True, cvqa: bool = True):
-    res = root / "res"
-    res.mkdir(parents=True)
-    if masks:
-        (res / "masks_preds").mkdir()
-        tifffile.imwrite(res / "masks_preds" / f"{IMG1}_mask_sys.tiff", MASK)
-    if cvqa:
-        (res / "data_cvqa_sys.json").write_text(json.dumps([record("ENC00001")]))
-    return locate_submission_parts(res, res, is_zip=False)
+    write_parts(root / "res", f"masks_preds/{IMG1}_mask_sys.tiff", "data_cvqa_sys.json",
+                masks=masks, cvqa=cvqa)
+    return locate_submission_parts(root / "res", root / "res", is_zip=False)
 
 
 # ---- which parts are scored, and the notes that say so -----------------------------------------
