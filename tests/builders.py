@@ -100,7 +100,7 @@ def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:
     return archive
 
 
-def record(encounter: str, first: int) -> dict:
+def record(encounter: str, first: int = 0) -> dict:
     """A record of the platform case: every family answered ``first`` (mod its options),
     multi-slot ones padded with NM."""
     out: dict = {"encounter_id": encounter}

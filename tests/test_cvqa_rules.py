@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from builders import record as answered
 from evaluation.cvqa import (
     empty_system_scores, find_missing, iom, json_kind, not_a_list_effect, organize, score_cvqa,
     unhashable_value,
@@ -21,11 +22,8 @@ from evaluation.facts import CVQA_ACCURACY_KEYS, PARENT_IDS, PARENTS
 
 
 def record(enc: str, first: int = 0, **changes: object) -> dict:
-    out: dict = {"encounter_id": enc}
-    for parent in PARENTS:
-        out.update(zip(parent.qids, parent.padded([first % parent.n_options])))
-    out.update({k.replace("_", "-"): v for k, v in changes.items()})
-    return out
+    """builders.record with ``changes`` (CQID010_001 for CQID010-001) set."""
+    return {**answered(enc, first), **{k.replace("_", "-"): v for k, v in changes.items()}}
 
 
 def fields(error: ScoringError) -> tuple:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from evaluation.facts import PARENTS
+from builders import record
 from magic_submit.errors import MagicError
 from magic_submit.scoring import score_submission, write_score_outputs, write_scores_json
 from magic_submit.scoring.cvqa_files import score_cvqa_files
@@ -25,13 +25,6 @@ from magic_submit.submission import ReferenceFiles, locate_submission_parts
 
 IMG1, IMG2 = "IMG_ENC00001_00001", "IMG_ENC00002_00001"
 MASK = np.array([[0, 1, 1], [0, 1, 0]], np.uint8)
-
-
-def record(enc: str, first: int = 0) -> dict:
-    out: dict = {"encounter_id": enc}
-    for parent in PARENTS:
-        out.update(zip(parent.qids, parent.padded([first % parent.n_options])))
-    return out
 
 
 def write_parts(folder: Path, mask_file: str, cvqa_file: str, *, masks: bool,

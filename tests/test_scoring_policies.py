@@ -19,7 +19,7 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from builders import write_json, write_seg_case
+from builders import record, write_json, write_seg_case
 from evaluation.cvqa import score_cvqa
 from evaluation.facts import PARENTS
 from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, SegmentationAggregate, score_image
@@ -45,14 +45,6 @@ def square(top: int, left: int, side: int = 2, shape: tuple[int, int] = (4, 4)) 
     mask = np.zeros(shape, np.uint8)
     mask[top:top + side, left:left + side] = 1
     return mask
-
-
-def answers(first: int = 0) -> dict:
-    """Every family answered ``first`` (mod its options), multi-slot ones padded with NM."""
-    out: dict = {}
-    for parent in PARENTS:
-        out.update(zip(parent.qids, parent.padded([first % parent.n_options])))
-    return out
 
 
 # ---- a wrong suffix is an error, not a 0.0 -----------------------------------------------------
@@ -116,9 +108,9 @@ def test_micro_figures_are_zero_not_nan_when_one_side_has_pixels() -> None:
 # ---- --allow-missing keeps every gold image and encounter in the means and counts ---------------
 
 def test_allow_missing_cvqa_figures_by_hand() -> None:
-    gold = [{"encounter_id": e, **answers(0)} for e in ("ENC1", "ENC2", "ENC3")]
-    partial = {k: v for k, v in answers(0).items() if not k.startswith("CQID036")}
-    system = [{"encounter_id": "ENC1", **answers(0)}, {"encounter_id": "ENC2", **partial}]
+    gold = [record(e, 0) for e in ("ENC1", "ENC2", "ENC3")]
+    partial = {k: v for k, v in record("ENC2").items() if not k.startswith("CQID036")}
+    system = [record("ENC1", 0), partial]
     result = score_cvqa(gold, system, allow_missing=True)
     # 27 pairs: ENC1 9 right, ENC2 8 right + 1 missing, ENC3 9 missing.
     assert result.scores["accuracy_all"] == 17 / 27
@@ -185,9 +177,9 @@ def test_allow_missing_through_the_command_line(tmp_path: Path, sample_data: Pat
 # ---- counts ---------------------------------------------------------------------------------------
 
 def test_cvqa_instances_count_distinct_raw_gold_ids() -> None:
-    gold = [{"encounter_id": "ENC1", **answers(0)}, {"encounter_id": "ENC1-2", **answers(1)},
-            {"encounter_id": "ENC2", **answers(0)}, {"encounter_id": "ENC2", **answers(0)}]
-    system = [{"encounter_id": "ENC1", **answers(0)}, {"encounter_id": "ENC2", **answers(0)}]
+    gold = [record("ENC1", 0), record("ENC1-2", 1),
+            record("ENC2", 0), record("ENC2", 0)]
+    system = [record("ENC1", 0), record("ENC2", 0)]
     result = score_cvqa(gold, system)
     # Raw ids ENC1, ENC1-2, ENC2: three instances, but two encounters in every mean.
     assert result.scores["number_cvqa_instances"] == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from builders import record as answered
 from magic_submit.challenge import MULTI_SLOT_PARENTS, PARENTS, Parent
 from magic_submit.dataset import Encounter
 from magic_submit.validation.cvqa_check import check_records, value_problem
@@ -25,9 +26,7 @@ TARGETS = SplitTargets.build([Encounter(ENC, ())], "split")
 def full_record(**changes: object) -> dict:
     """Every qid answered with option 0 and NM in the free slots, then ``changes`` applied
     (a value of None deletes the key)."""
-    record: dict = {"encounter_id": ENC}
-    for parent in PARENTS:
-        record.update(zip(parent.qids, parent.padded([0])))
+    record = answered(ENC)
     for key, value in changes.items():
         if value is None:
             record.pop(key, None)
