@@ -77,12 +77,14 @@ def write_scores_json(report: ScoreReport, output_dir: str | Path) -> Path:
 def write_score_outputs(report: ScoreReport, output_dir: str | Path) -> list[Path]:
     """Write ``scores.json`` (:func:`write_scores_json`) and the per-image and per-encounter CSVs."""
     output_dir = Path(output_dir)
-    written = [write_scores_json(report, output_dir)]
+    tables: dict[str, list[dict]] = {}
     if report.segmentation is not None:
-        written.append(output_dir / "per_image.csv")
-        write_atomic(output_dir / "per_image.csv", csv_text(per_image_rows(report.segmentation)))
+        tables["per_image.csv"] = per_image_rows(report.segmentation)
     if report.cvqa is not None:
-        written.append(output_dir / "per_encounter.csv")
-        write_atomic(output_dir / "per_encounter.csv",
-                     csv_text(per_encounter_rows(report.cvqa.result.rows)))
+        tables["per_encounter.csv"] = per_encounter_rows(report.cvqa.result.rows)
+    written = [write_scores_json(report, output_dir)]
+    for name, rows in tables.items():
+        path = output_dir / name
+        write_atomic(path, csv_text(rows))
+        written.append(path)
     return written
