@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baselines.common import (METRICS_FILE, MODEL_DIR, SUBMISSION_DIR, options_record,
                               prepare_output, selection_record)
@@ -34,6 +34,9 @@ from magic_submit.dataset import DatasetLayout
 from magic_submit.errors import MagicError, UsageError
 from magic_submit.jsonio import dumps_strict, write_atomic
 from magic_submit.photos import check_photos
+
+if TYPE_CHECKING:
+    from baselines.vqa.vlm.run import Subject
 
 METHODS: tuple[str, ...] = ("prior", "text", "bert-swin", *BACKENDS)
 DEFAULT_TEXT_MODEL = "emilyalsentzer/Bio_ClinicalBERT"
@@ -136,13 +139,12 @@ def _fit_bert_swin(train: SplitData, valid: SplitData | None, predict: SplitData
 
 
 def _fit_vlm(train: SplitData, valid: SplitData | None, predict: SplitData,
-             layout: DatasetLayout, families: dict[str, FamilyOptions], opts: VqaOptions,
+             subjects: Sequence[Subject], families: dict[str, FamilyOptions], opts: VqaOptions,
              log: Callable[[str], None], note: Callable[[str], None], progress: bool) -> Fitted:
     from baselines.vqa.vlm.method import answer_splits
 
-    splits = [s for s in (valid, predict) if s is not None]
     answers, details = answer_splits(
-        train, splits, layout, families, opts.model_options, output=Path(opts.output),
+        train, subjects, families, opts.model_options, output=Path(opts.output),
         resume=opts.resume, device=opts.device, seed=opts.seed,
         with_responses=opts.with_responses, log=log, note=note, progress=progress)
     return Fitted([answers[e] for e in valid.encounter_ids] if valid is not None else None,
@@ -181,22 +183,26 @@ def load_inputs(opts: VqaOptions) -> Inputs:
     return Inputs(layout, train, valid, predict, families, notes)
 
 
-def photos_read(opts: VqaOptions, inputs: Inputs) -> list[Path]:
+def vlm_subjects(opts: VqaOptions, inputs: Inputs) -> list[Subject]:
+    """What vlm and api answer: the encounters of the validation split and the split to
+    predict, each with the photos and worked examples it is sent with (read once, by the
+    preflight and the run or the dry run)."""
+    from baselines.vqa.vlm.run import subjects_of
+
+    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
+    return subjects_of(splits, inputs.layout.require_images, inputs.train, opts.model_options,
+                       with_responses=opts.with_responses)
+
+
+def photos_read(opts: VqaOptions, inputs: Inputs, subjects: Sequence[Subject]) -> list[Path]:
     """Every photo the method will read, as it will find it: bert-swin encodes each photo of
-    the three splits; vlm and api send the photos of the encounters they answer (the first
-    ``max_images`` of each) and, with ``shot_photos``, those of the worked examples, picked
-    by the code that will send them; prior and text read none."""
+    the three splits; vlm and api send those of ``subjects`` (:func:`vlm_subjects`: the first
+    ``max_images`` of each encounter and, with ``shot_photos``, the worked examples'); prior
+    and text read none (their ``subjects`` is empty)."""
     if opts.method == "bert-swin":
         return [inputs.layout.require_images(split.split) / name
                 for split in (inputs.train, inputs.valid, inputs.predict) if split is not None
                 for encounter in split.encounters for name in encounter.image_files]
-    if opts.method not in BACKENDS:
-        return []
-    from baselines.vqa.vlm.run import subjects_of
-
-    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
-    subjects = subjects_of(splits, inputs.layout.require_images, inputs.train,
-                           opts.model_options, with_responses=opts.with_responses)
     return [path for s in subjects
             for path in (*s.photos, *(p for ex in s.examples for p in ex.photos))]
 
@@ -209,9 +215,8 @@ def dry_run_vqa(opts: VqaOptions) -> Any:
     if opts.method not in BACKENDS:
         raise ValueError(f"a dry run needs a method of {BACKENDS}")
     inputs = load_inputs(opts)
-    splits = [s for s in (inputs.valid, inputs.predict) if s is not None]
-    return dry_run(inputs.train, splits, inputs.layout, inputs.families or {},
-                   opts.model_options, seed=opts.seed, with_responses=opts.with_responses)
+    return dry_run(vlm_subjects(opts, inputs), inputs.families or {}, opts.model_options,
+                   seed=opts.seed, with_responses=opts.with_responses)
 
 
 def _load_valid(layout: DatasetLayout, opts: VqaOptions, notes: list[str]) -> SplitData | None:
@@ -270,7 +275,8 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
         note(message)
     log(f"{opts.method}: {len(train.encounters)} '{opts.train_split}' encounters with gold"
         f" ({train.gold_file})")
-    photos = photos_read(opts, inputs)
+    subjects = vlm_subjects(opts, inputs) if opts.method in BACKENDS else []
+    photos = photos_read(opts, inputs, subjects)
     if photos:  # a damaged photo stops the run before any training or request
         tick = time.perf_counter()
         checked = check_photos(photos, upright=True)
@@ -287,7 +293,7 @@ def run_vqa(opts: VqaOptions, *, log: Callable[[str], None] = lambda text: None,
             notes.append(text)
             note(text)
 
-        fitted = _fit_vlm(train, valid, predict, inputs.layout, inputs.families or {}, opts, log,
+        fitted = _fit_vlm(train, valid, predict, subjects, inputs.families or {}, opts, log,
                           keep_note, progress)
     if fitted.save is not None:
         fitted.save(Path(opts.output) / MODEL_DIR)

@@ -4,7 +4,6 @@ request and what the whole run would send, without calling any model)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,9 @@ from baselines.vqa.vlm.images import sent_size, upright_photo_size
 from baselines.vqa.vlm.options import VlmOptions
 from baselines.vqa.vlm.prompt import Request
 from baselines.vqa.vlm.run import (AnswerSets, Asker, CallStats, Subject, collect_votes, decide,
-                                   first_requests, subjects_of)
+                                   first_requests)
 from baselines.vqa.vlm.store import RESPONSES_FILE, ResponseStore
 from magic_submit.challenge import PARENT_IDS
-from magic_submit.dataset import DatasetLayout
 
 CHARS_PER_TOKEN = 4  # English text, for the estimate only
 QWEN_PIXELS_PER_TOKEN = 28  # Qwen2.5-VL: 14-pixel patches merged 2x2
@@ -49,11 +47,6 @@ def backend_opener(vlm: VlmOptions, device: str, seed: int) -> Callable[[], Any]
     return open_hf
 
 
-def _subjects(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayout,
-              vlm: VlmOptions, with_responses: bool) -> list[Subject]:
-    return subjects_of(splits, layout.require_images, train, vlm, with_responses=with_responses)
-
-
 def summary(stats: CallStats, n_encounters: int) -> list[str]:
     """Lines for stderr: calls, tokens, unreadable answers, and the fallbacks per family."""
     lines = [f"model calls {stats.model_calls}, reused from {RESPONSES_FILE} "
@@ -74,18 +67,18 @@ def summary(stats: CallStats, n_encounters: int) -> list[str]:
     return lines
 
 
-def answer_splits(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayout,
+def answer_splits(train: SplitData, subjects: Sequence[Subject],
                   families: dict[str, FamilyOptions], vlm: VlmOptions, *, output: Path,
                   resume: bool, device: str, seed: int, with_responses: bool,
                   log: Callable[[str], None], note: Callable[[str], None],
                   progress: bool = False, open_backend: Callable[[], Any] | None = None,
                   ) -> tuple[dict[str, AnswerSets], dict[str, Any]]:
-    """Answer sets of every encounter of ``splits`` and the metrics details of the run."""
+    """Answer sets of every encounter of ``subjects`` (:func:`baselines.vqa.vlm.run.subjects_of`) and the metrics
+    details of the run; ``train``'s gold gives the prior answers a failed family falls back to."""
     from baselines.vqa.prior import fit_prior
     from magic_submit.console import progress_counter
 
     prior = fit_prior({e: family_answers(a) for e, a in (train.gold or {}).items()}).answers
-    subjects = _subjects(train, splits, layout, vlm, with_responses)
     ids = [s.encounter.encounter_id for s in subjects]
     stats = CallStats()
     store = ResponseStore(Path(output) / RESPONSES_FILE, resume=resume)
@@ -129,11 +122,10 @@ class DryRun:
                 "estimate": self.estimate}
 
 
-def dry_run(train: SplitData, splits: Sequence[SplitData], layout: DatasetLayout,
-            families: dict[str, FamilyOptions], vlm: VlmOptions, *, seed: int,
-            with_responses: bool) -> DryRun:
-    """What the run would send, without loading a model or calling an endpoint."""
-    subjects = _subjects(train, splits, layout, vlm, with_responses)
+def dry_run(subjects: Sequence[Subject], families: dict[str, FamilyOptions], vlm: VlmOptions,
+            *, seed: int, with_responses: bool) -> DryRun:
+    """What the run would send to answer ``subjects``, without loading a model or calling an
+    endpoint."""
     requests = first_requests(subjects, families, vlm, seed=seed, with_responses=with_responses)
     if not requests:
         from magic_submit.errors import MagicError
