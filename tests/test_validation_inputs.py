@@ -4,7 +4,6 @@ findings, on small hand-built cases: every message and summary field compared.""
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from magic_submit import __version__
 from magic_submit.errors import MagicError, UsageError
 from magic_submit.jsonio import write_atomic
-from magic_submit.reporting.html_report import DEFAULT_WORST
 from magic_submit.scoring_program import pins
 from magic_submit.scoring_program.platform_run import (
     DETAILS, ENTRY_SCRIPT, PLATFORM_ARGUMENTS, SUMMARY,

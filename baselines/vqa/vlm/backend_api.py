@@ -40,7 +40,7 @@ from typing import Any
 from baselines.vqa.vlm.backend import (CONNECTION, HTTP, MALFORMED, TIMEOUT, WAIT, Failure,
                                        Reply)
 from baselines.vqa.vlm.endpoint import parse_endpoint, redact
-from baselines.vqa.vlm.failures import FailureWatch, known_fix
+from baselines.vqa.vlm.failures import FailureWatch
 from baselines.vqa.vlm.http_guard import Guard, Refused, guarded_client, retry_after_seconds
 from baselines.vqa.vlm.images import data_url, load_photo
 from baselines.vqa.vlm.prompt import Request
