@@ -84,6 +84,14 @@ def write_json(path: Path, data) -> Path:
     return path
 
 
+def write_masks(folder: Path, masks: dict[str, np.ndarray]) -> Path:
+    """Each mask as ``folder/name`` (a TIFF), the folder made first; gives the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, mask in masks.items():
+        tifffile.imwrite(folder / name, mask)
+    return folder
+
+
 def platform_reference(sample_data: Path, folder: Path, split: str = "test") -> Path:
     """The organisers' layout of a sample split: ``folder/masks_refs/`` + ``data_cvqa_ref.json``."""
     shutil.copytree(sample_data / "dermavqa-segmentations" / split, folder / "masks_refs")

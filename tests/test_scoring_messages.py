@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from builders import record
+from builders import record, write_masks
 from magic_submit.errors import MagicError
 from magic_submit.scoring import score_submission, write_score_outputs, write_scores_json
 from magic_submit.scoring.cvqa_files import score_cvqa_files
@@ -153,16 +153,9 @@ def test_full_report_lists_warnings_then_notes(tmp_path: Path) -> None:
 
 # ---- the segmentation part's errors and notes ----------------------------------------------------
 
-def masks_folder(folder: Path, files: dict[str, np.ndarray]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, mask in files.items():
-        tifffile.imwrite(folder / name, mask)
-    return folder
-
-
 def test_two_different_files_for_one_mask_depend_on_directory_order(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
                                             f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -176,7 +169,7 @@ def test_two_different_files_for_one_mask_depend_on_directory_order(tmp_path: Pa
     shutil.copy(pred / f"{IMG1}_mask_sys.tiff", pred / f"{IMG1}_mask_sys.tiff.tiff")
     report = score_segmentation(pred, ref)
     assert report.identical_duplicates == [pair] and report.scores["dice"] == 1.0
-    masks_folder(ref, {f"{IMG1}_mask_ann0.tiff.tiff": 1 - MASK})
+    write_masks(ref, {f"{IMG1}_mask_ann0.tiff.tiff": 1 - MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     assert info.value.file == str(ref) and "read as their ann0 mask" in info.value.message
@@ -187,8 +180,8 @@ def test_two_different_files_for_one_mask_depend_on_directory_order(tmp_path: Pa
 
 
 def test_duplicates_of_images_outside_the_reference_are_never_read(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
                                             f"{IMG2}_mask_sys.tiff": MASK,
                                             f"{IMG2}_mask_sys.tiff.tiff": 1 - MASK})
     report = score_segmentation(pred, ref)
@@ -196,8 +189,8 @@ def test_duplicates_of_images_outside_the_reference_are_never_read(tmp_path: Pat
 
 
 def test_a_folder_named_like_a_duplicate_is_not_identical(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     (pred / f"{IMG1}_mask_sys.tiff.tiff").mkdir()
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -205,9 +198,9 @@ def test_a_folder_named_like_a_duplicate_is_not_identical(tmp_path: Path) -> Non
 
 
 def test_reference_images_without_an_annotator_mask(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG2}_mask_ann9.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     assert info.value.to_dict() == {
@@ -216,10 +209,10 @@ def test_reference_images_without_an_annotator_mask(tmp_path: Path) -> None:
 
 
 def test_every_unscorable_image_is_listed_with_its_side(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG2}_mask_ann0.tiff": MASK})
     (ref / f"{IMG2}_mask_ann1.tiff").write_bytes(b"broken")
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.zeros((4, 4), np.uint8),
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.zeros((4, 4), np.uint8),
                                             f"{IMG2}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -239,7 +232,7 @@ def test_every_unscorable_image_is_listed_with_its_side(tmp_path: Path) -> None:
 
 
 def test_a_fifo_prediction_says_the_official_scorer_hangs(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
     pred = tmp_path / "pred"
     pred.mkdir()
     os.mkfifo(pred / f"{IMG1}_mask_sys.tiff")
@@ -253,9 +246,9 @@ def test_a_fifo_prediction_says_the_official_scorer_hangs(tmp_path: Path) -> Non
 
 
 def test_many_failures_are_cut_at_fifty(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+    ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
                                           for i in range(52)})
-    pred = masks_folder(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
+    pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
                                             np.zeros((4, 4), np.uint8) for i in range(52)})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref, workers=1)
@@ -265,9 +258,9 @@ def test_many_failures_are_cut_at_fifty(tmp_path: Path) -> None:
 
 
 def test_a_reference_mask_of_another_shape(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG1}_mask_ann1.tiff": np.zeros((3, 3), np.uint8)})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     (line,) = info.value.message.splitlines()[1:]
@@ -314,9 +307,9 @@ def test_warning_text_cuts_the_culprits() -> None:
 
 
 def test_mask_slips_each_get_their_warning(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+    ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
                                           for i in range(5)})
-    pred = masks_folder(tmp_path / "pred", {
+    pred = write_masks(tmp_path / "pred", {
         "IMG_ENC00000_00001_mask_sys.tiff": MASK * 255,
         "IMG_ENC00001_00001_mask_sys.tiff": np.ones((1, 1), np.uint8),
         "IMG_ENC00002_00001_mask_sys.tiff": MASK.reshape(3, 2),
@@ -385,9 +378,9 @@ def test_a_cvqa_value_of_length_zero_that_is_not_a_list(tmp_path: Path) -> None:
 # ---- the CSVs and scores.json -------------------------------------------------------------------
 
 def test_per_image_rows_by_hand(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG1}_mask_ann2.tiff": np.zeros((2, 3), np.uint8)})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff":
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff":
                                             np.array([[0, 1, 0], [0, 0, 0]], np.uint8)})
     (row,) = per_image_rows(score_segmentation(pred, ref))
     assert row == {
@@ -402,9 +395,9 @@ def test_per_image_rows_by_hand(tmp_path: Path) -> None:
 
 def test_per_image_rows_blank_nan_and_missing(tmp_path: Path) -> None:
     empty = np.zeros((2, 3), np.uint8)
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann1.tiff": empty})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann1.tiff": empty})
     pred = tmp_path / "pred"
-    masks_folder(pred, {f"{IMG2}_mask_sys.tiff": empty})  # a *.tiff, but not this image's
+    write_masks(pred, {f"{IMG2}_mask_sys.tiff": empty})  # a *.tiff, but not this image's
     (row,) = per_image_rows(score_segmentation(pred, ref, allow_missing=True))
     assert row["jaccard_ann1"] == "" and row["jaccard_max"] == "" and row["nan"] is True
     assert row["missing_prediction"] is True and row["pred_pixels"] == 0
@@ -456,11 +449,11 @@ def test_warning_text_with_one_culprit_shown() -> None:
 
 def test_one_pixel_and_duplicate_slips_are_refused_by_the_validator(tmp_path: Path) -> None:
     two = np.array([[1, 0]], np.uint8)
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": two,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": two,
                                           f"{IMG2}_mask_ann0.tiff": np.ones((1, 1), np.uint8),
                                           "IMG_ENC00003_00001_mask_ann0.tiff": MASK})
     sub = tmp_path / "res"
-    masks_folder(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": np.ones((1, 1), np.uint8),
+    write_masks(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": np.ones((1, 1), np.uint8),
                                        f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
     shutil.copy(sub / "masks_preds" / f"{IMG2}_mask_sys.tiff",
                 sub / "masks_preds" / f"{IMG2}_mask_sys.tiff.tiff")
@@ -481,10 +474,10 @@ def test_one_pixel_and_duplicate_slips_are_refused_by_the_validator(tmp_path: Pa
 
 
 def test_a_missing_prediction_before_a_slip_is_skipped_not_the_end(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG2}_mask_ann0.tiff": MASK})
     sub = tmp_path / "res"
-    masks_folder(sub / "masks_preds", {f"{IMG2}_mask_sys.tiff": MASK * 255})
+    write_masks(sub / "masks_preds", {f"{IMG2}_mask_sys.tiff": MASK * 255})
     opened = locate_submission_parts(sub, sub, is_zip=False)
     report = score_submission(opened, ReferenceFiles(ref, None, "ref"), allow_missing=True)
     assert [(w.code, w.culprits) for w in report.warnings] == [
@@ -492,9 +485,9 @@ def test_a_missing_prediction_before_a_slip_is_skipped_not_the_end(tmp_path: Pat
 
 
 def test_a_reference_with_pages_is_compared_by_its_plane(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK[None]})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK[None]})
     sub = tmp_path / "res"
-    masks_folder(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": MASK})
+    write_masks(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": MASK})
     opened = locate_submission_parts(sub, sub, is_zip=False)
     report = score_submission(opened, ReferenceFiles(ref, None, "ref"))
     assert report.warnings == [] and report.segmentation.scores["dice"] == 1.0
@@ -546,9 +539,9 @@ def truncated(path: Path, shape: tuple[int, int] = (60, 80)) -> None:
 
 def test_pixels_that_fail_to_decode_are_blamed_on_their_side(tmp_path: Path) -> None:
     shape = (60, 80)
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.zeros(shape, np.uint8)})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.zeros(shape, np.uint8)})
     truncated(ref / f"{IMG2}_mask_ann0.tiff")
-    pred = masks_folder(tmp_path / "pred", {f"{IMG2}_mask_sys.tiff": np.zeros(shape, np.uint8)})
+    pred = write_masks(tmp_path / "pred", {f"{IMG2}_mask_sys.tiff": np.zeros(shape, np.uint8)})
     truncated(pred / f"{IMG1}_mask_sys.tiff")
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -564,8 +557,8 @@ def test_decoded_pixels_of_another_shape_than_the_header_said(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from magic_submit import masks
 
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     real_read = masks.MaskFile.read
 
     def lying(self):
@@ -582,9 +575,9 @@ def test_decoded_pixels_of_another_shape_than_the_header_said(tmp_path: Path,
 
 @pytest.mark.parametrize("n, last", [(50, "  [prediction]"), (51, "  (+1 more)")])
 def test_fifty_failures_are_all_listed(tmp_path: Path, n: int, last: str) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+    ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
                                           for i in range(n)})
-    pred = masks_folder(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
+    pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
                                             np.zeros((4, 4), np.uint8) for i in range(n)})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref, workers=1)
@@ -593,12 +586,12 @@ def test_fifty_failures_are_all_listed(tmp_path: Path, n: int, last: str) -> Non
 
 
 def test_segmentation_errors_whole(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG2}_mask_ann0.tiff": MASK})
     assert score_segmentation(None, ref).notes == [
         "no prediction folder: the official scorer scores segmentation 0.0 with "
         "number_segmentation_instances = 0"]
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
                                             f"{IMG1}_mask_a.tiff": MASK,
                                             f"{IMG1}_mask_b.tiff": MASK})
     with pytest.raises(MagicError) as info:
@@ -608,7 +601,7 @@ def test_segmentation_errors_whole(tmp_path: Path) -> None:
         "message": "1 of 2 reference images have no *_mask_sys.tiff (the official scorer crashes)",
         "hint": "write one mask per reference image, or pass --allow-missing to score them as "
                 "empty; files with other suffixes were found: a, b (see --suffix)"}
-    only_sys = masks_folder(tmp_path / "only", {f"{IMG1}_mask_sys.tiff": MASK})
+    only_sys = write_masks(tmp_path / "only", {f"{IMG1}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(only_sys, ref)
     assert info.value.hint == ("write one mask per reference image, or pass --allow-missing to "
@@ -641,9 +634,9 @@ def test_cvqa_files_are_named_by_their_role(tmp_path: Path) -> None:
 
 
 def test_per_image_rows_of_references_that_are_not_2d(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.ones(6, np.uint8),
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.ones(6, np.uint8),
                                           f"{IMG2}_mask_ann0.tiff": np.array(1, np.uint8)})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.ones((2, 3), np.uint8),
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.ones((2, 3), np.uint8),
                                             f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
     rows = {r["image_id"]: r for r in per_image_rows(score_segmentation(pred, ref))}
     assert (rows[IMG1]["height"], rows[IMG1]["width"]) == (6, "")
@@ -653,8 +646,8 @@ def test_per_image_rows_of_references_that_are_not_2d(tmp_path: Path) -> None:
 
 def test_duplicates_outside_the_reference_do_not_hide_the_next_pair(tmp_path: Path) -> None:
     outside = "IMG_ENC00000_00001"  # sorted before IMG1: its pair comes first
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{outside}_mask_sys.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{outside}_mask_sys.tiff": MASK,
                                             f"{outside}_mask_sys.tiff.tiff": 1 - MASK,
                                             f"{IMG1}_mask_sys.tiff": MASK,
                                             f"{IMG1}_mask_sys.tiff.tiff": MASK})
@@ -668,8 +661,8 @@ def test_warning_text_shows_ten_culprits_by_default() -> None:
 
 
 def test_files_of_equal_size_and_time_are_compared_by_content(tmp_path: Path) -> None:
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
                                             f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
     first, second = pred / f"{IMG1}_mask_sys.tiff", pred / f"{IMG1}_mask_sys.tiff.tiff"
     assert first.stat().st_size == second.stat().st_size
@@ -691,9 +684,9 @@ def test_each_reading_thread_keeps_one_workspace(tmp_path: Path,
         return real(image_id, pred, golds, workspace)
 
     monkeypatch.setattr(segmentation_files, "score_image", spy)
-    ref = masks_folder(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
+    ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
                                           for i in range(3)})
-    pred = masks_folder(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff": MASK
+    pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff": MASK
                                             for i in range(3)})
     score_segmentation(pred, ref, workers=1)
     assert len(seen) == 3 and seen[0] is not None and all(w is seen[0] for w in seen)
@@ -703,9 +696,9 @@ def test_decoded_reference_pixels_of_another_shape(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from magic_submit import masks
 
-    ref = masks_folder(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
+    ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
                                           f"{IMG1}_mask_ann1.tiff": MASK})
-    pred = masks_folder(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
+    pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     real_read = masks.MaskFile.read
 
     def lying(self):

@@ -19,7 +19,7 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from builders import record, write_json, write_seg_case
+from builders import record, write_json, write_masks, write_seg_case
 from evaluation.cvqa import score_cvqa
 from evaluation.facts import PARENTS
 from evaluation.segmentation import EMPTY_IS_ONE_SUFFIX, SegmentationAggregate, score_image
@@ -32,13 +32,6 @@ from reference_impl import score_segmentation_folders as plain_segmentation
 
 runner = CliRunner()
 IMG1, IMG2, IMG3 = "IMG_ENC00001_00001", "IMG_ENC00002_00001", "IMG_ENC00003_00001"
-
-
-def write_masks(folder: Path, masks: dict[str, np.ndarray]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, mask in masks.items():
-        tifffile.imwrite(folder / name, mask)
-    return folder
 
 
 def square(top: int, left: int, side: int = 2, shape: tuple[int, int] = (4, 4)) -> np.ndarray:
