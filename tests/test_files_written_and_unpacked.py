@@ -230,3 +230,86 @@ def test_folders_come_in_any_order_and_files_find_their_parents(tmp_path: Path) 
     extract_zip(archive, out)
     assert (out / "masks_preds" / "deep" / "er" / "x.tiff").read_bytes() == b"x"
     assert (out / "masks_preds" / "sub").is_dir()
+
+
+def _zip_error(archive: Path, out: Path, limits=None) -> dict:
+    from magic_submit.archive import ZipLimits
+
+    out.mkdir(exist_ok=True)
+    with pytest.raises(UnsafeZipError) as info:
+        extract_zip(archive, out, limits or ZipLimits())
+    result = info.value.to_dict()
+    assert result.pop("file") == str(archive) and result.pop("ids") == []
+    return result
+
+
+def test_streams_longer_than_declared_are_cut_at_the_limits(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries that unpack to more than their headers say (zipfile itself stops at the declared
+    size; this stands in for a reader that does not) are counted as they stream, in 2-byte
+    pieces here: per file and in total."""
+    import io
+
+    import magic_submit.archive as archive_module
+    from magic_submit.archive import ZipLimits
+
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("a", b"1")
+        handle.writestr("b", b"2")
+    actual = {"a": bytes(4), "b": bytes(4)}
+    monkeypatch.setattr(archive_module, "_CHUNK", 2)
+    monkeypatch.setattr(zipfile.ZipFile, "open",
+                        lambda self, info, *args, **kwargs: io.BytesIO(actual[info.filename]))
+    too_large = {"code": "zip-too-large", "hint": None,
+                 "message": "the archive unpacks to more than the size limit (zip bomb?)"}
+    # 4 bytes in one file against 3 allowed per file (a total of 100).
+    assert _zip_error(archive, tmp_path / "o1", ZipLimits(max_file_bytes=3)) == too_large
+    # 4 + 4 bytes against 6 in total, each file within its 5.
+    assert _zip_error(archive, tmp_path / "o2",
+                      ZipLimits(max_file_bytes=5, max_total_bytes=6)) == too_large
+    out = tmp_path / "o3"  # exactly at both limits: unpacked
+    out.mkdir()
+    extract_zip(archive, out, ZipLimits(max_file_bytes=4, max_total_bytes=8))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == actual
+
+
+def test_unpacking_refusals_name_the_entry_whole(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.zip"
+    with zipfile.ZipFile(twice, "w") as handle, pytest.warns(UserWarning, match="Duplicate name"):
+        handle.writestr("a.json", b"1")
+        handle.writestr("a.json", b"2")
+    assert _zip_error(twice, tmp_path / "o1") == {
+        "code": "zip-duplicate-entry", "message": "entry 'a.json' appears twice", "hint": None}
+    # A folder entry of two levels that cannot be created: its name is given with its slash.
+    deep = tmp_path / "deep.zip"
+    with zipfile.ZipFile(deep, "w") as handle:
+        handle.writestr(zipfile.ZipInfo("a/" + "x" * 300 + "/"), b"")
+    error = _zip_error(deep, tmp_path / "o2")
+    assert error["message"].startswith(f"folder entry {'a/' + 'x' * 300!r} cannot be created (")
+    # A damaged deflate stream: the entry, and how to make a zip that can be read.
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("data_cvqa_sys.json", b"[" + b"1," * 500 + b"1]")
+    raw = bytearray(broken.read_bytes())
+    start = raw.find(b"data_cvqa_sys.json") + len("data_cvqa_sys.json")
+    raw[start + 2: start + 12] = b"\xff" * 10
+    broken.write_bytes(bytes(raw))
+    error = _zip_error(broken, tmp_path / "o3")
+    assert (error["code"], error["hint"]) == ("zip-corrupt", "re-create the zip with standard "
+                                              "deflate compression")
+    assert error["message"].startswith("entry 'data_cvqa_sys.json' cannot be extracted (")
+
+
+def test_an_entry_led_outside_by_a_link_in_the_destination_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "masks_preds").symlink_to(outside, target_is_directory=True)
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("masks_preds/x.tiff", b"x")
+    assert _zip_error(archive, out) == {"code": "zip-parent-path", "hint": None,
+                                        "message": "entry 'masks_preds/x.tiff' escapes the folder"}
+    assert list(outside.iterdir()) == []

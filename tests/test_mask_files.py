@@ -182,3 +182,30 @@ def _decoding_error(photo: Path) -> MagicError:
         with open_image(photo) as image:
             image.load()
     return info.value
+
+
+def test_a_file_gone_before_its_error_is_written_reads_as_empty(tmp_path: Path) -> None:
+    from magic_submit.masks import _unreadable
+
+    error = _unreadable(tmp_path / "gone.tiff", ValueError("truncated"))
+    assert (error.code, error.message) == ("mask-unreadable",
+                                           "not a readable TIFF (the file is empty)")
+    (tmp_path / "there.tiff").write_bytes(b"x")
+    error = _unreadable(tmp_path / "there.tiff", ValueError("truncated"))
+    assert error.message == "not a readable TIFF (ValueError: truncated)"
+
+
+def test_two_copies_that_cannot_be_compared_are_not_called_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from magic_submit.scoring import segmentation_files
+
+    first, second = tmp_path / "a.tiff", tmp_path / "b.tiff"
+    first.write_bytes(b"x")
+    second.write_bytes(b"x")
+    assert segmentation_files._same_content(first, second)
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError("denied")
+
+    monkeypatch.setattr(segmentation_files.filecmp, "cmp", unreadable)
+    assert not segmentation_files._same_content(first, second)

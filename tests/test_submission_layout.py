@@ -124,6 +124,7 @@ def test_annotator_labels_are_read_from_tiff_names_only(tmp_path: Path) -> None:
     (tmp_path / f"{ID}_mask_ann0.png").write_bytes(b"")  # not a TIFF: not a reference mask
     (tmp_path / f"{ID}_mask_annotator.tiff").write_bytes(b"")  # a TIFF, but no annotator label
     error = error_of(tmp_path)
+    assert (error.code, error.file) == ("submission-no-parts", str(tmp_path))
     assert error.message == f"mask files lie at the root; the platform reads them only from {MASKS}/"
     assert error.hint == f"move the masks into {MASKS}/"
     short = tmp_path / "short"

@@ -247,15 +247,18 @@ def test_uploads_that_cannot_be_opened(tmp_path: Path) -> None:
 
 def test_api_misuse_is_a_type_error(tmp_path: Path) -> None:
     split = split_file(tmp_path)
-    with pytest.raises(TypeError, match="needs split or checks"):
+    with pytest.raises(TypeError, match="^validate_submission needs split or checks$"):
         validate_submission(tmp_path)
     checks = prepare_checks(split)
     for extra in ({"split": split}, {"images_dir": tmp_path}, {"reference_masks": tmp_path}):
-        with pytest.raises(TypeError, match="give checks or split"):
+        with pytest.raises(TypeError, match=r"^give checks or split \(with images_dir/"
+                           r"reference_masks\), not both$"):
             validate_submission(tmp_path, checks=checks, **extra)
     report = validate_submission(submission(tmp_path / "sub"), checks=checks, suffix="team")
     assert report.summary["suffix"] == "team" and report.summary["sizes_from"] is None
     assert {p.code for p in report.errors} == {"mask-wrong-suffix"}
+    seconds = report.summary["seconds"]  # the time the check took, in ms steps
+    assert 0 <= seconds < 60 and seconds == round(seconds, 3)
 
 
 def test_unpacked_uploads_speak_of_the_zip(tmp_path: Path) -> None:

@@ -285,3 +285,36 @@ def test_value_examples_show_six_at_most_the_largest_last() -> None:
     assert (odd.values, odd.examples, odd.nonzero) == ("other", ("complex128",), None)
     (problem,) = content_problems(odd, (1, 1), file="m", image_id="I")
     assert problem.message == "values complex128 (complex128): the scorer cannot cast them to uint8"
+
+
+def test_facts_of_a_mask_without_pixels_and_of_a_complex_mask_are_whole() -> None:
+    """The two early answers of mask_facts, every field: no pixel is an empty 0/1 mask (the
+    shape check reports it); a complex mask is 'other', not empty, its dtype the example."""
+    from magic_submit.validation.mask_content import BINARY, OTHER, MaskFacts
+
+    assert mask_facts(np.zeros((0, 4), np.uint8)) == MaskFacts((0, 4), "uint8", BINARY, True)
+    assert mask_facts(np.zeros((2, 2), np.complex64)) == MaskFacts(
+        (2, 2), "complex64", OTHER, False, examples=("complex64",))
+
+
+def test_a_malformed_key_does_not_hide_the_keys_after_it() -> None:
+    """Every key of a record is read: a key the scorer crashes on comes first here, an
+    out-of-range answer after it."""
+    record = {"encounter_id": ENC, "CQID010_001": 0,
+              **{k: v for k, v in full_record(**{"CQID011-001": 99}).items()
+                 if k != "encounter_id"}}
+    found = check_records([record], TARGETS)[0]
+    assert [(p.code, p.qid) for p in found] == [("cvqa-malformed-key", "CQID010_001"),
+                                               ("cvqa-value-range", "CQID011-001")]
+
+
+def test_a_swapped_mask_of_a_turned_photo_is_explained_whole() -> None:
+    swapped = np.zeros((3, 2), np.uint8)
+    found = content_problems(mask_facts(swapped), (2, 3), file="m.tiff", image_id="I",
+                             orientation=6)
+    assert [(p.code, p.message, p.hint) for p in found] == [(
+        "mask-size", "mask is 3x2 (height x width), the image is 2x3: height and width are "
+        "swapped; the photo has EXIF orientation 6: viewers show it turned 90 degrees clockwise, "
+        "and masks follow its stored pixels, not that view",
+        "predict on the photo as stored (without ImageOps.exif_transpose), or turn the mask back: "
+        "np.rot90(mask, 1)")]
