@@ -64,7 +64,7 @@ def _safe_parts(name: str, archive: Path) -> tuple[str, ...]:
     if ".." in pure.parts:
         raise UnsafeZipError(f"entry {name!r} points outside the archive ('..')", file=archive,
                              code="zip-parent-path", hint="zip relative paths without '..'")
-    return tuple(p for p in pure.parts if p not in ("", "."))
+    return pure.parts  # "", "." and repeated slashes are gone: "./a//b/" is ("a", "b")
 
 
 def _is_ignored(parts: tuple[str, ...]) -> bool:

@@ -313,3 +313,11 @@ def test_an_entry_led_outside_by_a_link_in_the_destination_is_refused(tmp_path: 
     assert _zip_error(archive, out) == {"code": "zip-parent-path", "hint": None,
                                         "message": "entry 'masks_preds/x.tiff' escapes the folder"}
     assert list(outside.iterdir()) == []
+
+
+def test_entry_names_lose_dots_and_doubled_slashes(tmp_path: Path) -> None:
+    from magic_submit.archive import _safe_parts
+
+    assert _safe_parts("./masks_preds//a.tiff", tmp_path) == ("masks_preds", "a.tiff")
+    assert _safe_parts("masks_preds/./", tmp_path) == ("masks_preds",)
+    assert _safe_parts(".", tmp_path) == ()
