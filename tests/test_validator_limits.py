@@ -318,3 +318,17 @@ def test_a_swapped_mask_of_a_turned_photo_is_explained_whole() -> None:
         "and masks follow its stored pixels, not that view",
         "predict on the photo as stored (without ImageOps.exif_transpose), or turn the mask back: "
         "np.rot90(mask, 1)")]
+
+
+def test_a_mask_without_pixels_and_a_wide_0_1_mask_are_reported_whole() -> None:
+    hint = "write the mask with tifffile.imwrite(path, mask.astype('uint8'))"
+    found = content_problems(mask_facts(np.zeros((0, 4), np.uint8)), (2, 2), file="m.tiff",
+                             image_id="I")
+    assert [p.to_dict() for p in found] == [{
+        "code": "mask-unreadable", "severity": "error",
+        "message": "no pixel data (shape (0, 4)): truncated file?", "file": "m.tiff",
+        "image_id": "I", "encounter_id": None, "qid": None, "hint": hint}]
+    found = content_problems(mask_facts(np.zeros((2, 2), np.int16)), (2, 2), file="m.tiff",
+                             image_id="I")
+    assert [(p.code, p.severity, p.message, p.file, p.image_id) for p in found] == [
+        ("mask-dtype", "note", "dtype int16 holding 0/1", "m.tiff", "I")]
