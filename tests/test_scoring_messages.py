@@ -156,7 +156,7 @@ def test_full_report_lists_warnings_then_notes(tmp_path: Path) -> None:
 def test_two_different_files_for_one_mask_depend_on_directory_order(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
-                                            f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
+                                           f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     pair = f"{IMG1}_mask_sys.tiff / {IMG1}_mask_sys.tiff.tiff"
@@ -182,8 +182,8 @@ def test_two_different_files_for_one_mask_depend_on_directory_order(tmp_path: Pa
 def test_duplicates_of_images_outside_the_reference_are_never_read(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
-                                            f"{IMG2}_mask_sys.tiff": MASK,
-                                            f"{IMG2}_mask_sys.tiff.tiff": 1 - MASK})
+                                           f"{IMG2}_mask_sys.tiff": MASK,
+                                           f"{IMG2}_mask_sys.tiff.tiff": 1 - MASK})
     report = score_segmentation(pred, ref)
     assert report.identical_duplicates == [] and report.scores["number_segmentation_instances"] == 1
 
@@ -199,7 +199,7 @@ def test_a_folder_named_like_a_duplicate_is_not_identical(tmp_path: Path) -> Non
 
 def test_reference_images_without_an_annotator_mask(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG2}_mask_ann9.tiff": MASK})
+                                         f"{IMG2}_mask_ann9.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -210,10 +210,10 @@ def test_reference_images_without_an_annotator_mask(tmp_path: Path) -> None:
 
 def test_every_unscorable_image_is_listed_with_its_side(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG2}_mask_ann0.tiff": MASK})
+                                         f"{IMG2}_mask_ann0.tiff": MASK})
     (ref / f"{IMG2}_mask_ann1.tiff").write_bytes(b"broken")
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.zeros((4, 4), np.uint8),
-                                            f"{IMG2}_mask_sys.tiff": MASK})
+                                           f"{IMG2}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     error = info.value
@@ -247,7 +247,7 @@ def test_a_fifo_prediction_says_the_official_scorer_hangs(tmp_path: Path) -> Non
 
 def test_many_failures_are_cut_at_fifty(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
-                                          for i in range(52)})
+                                         for i in range(52)})
     pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
                                             np.zeros((4, 4), np.uint8) for i in range(52)})
     with pytest.raises(MagicError) as info:
@@ -259,7 +259,7 @@ def test_many_failures_are_cut_at_fifty(tmp_path: Path) -> None:
 
 def test_a_reference_mask_of_another_shape(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG1}_mask_ann1.tiff": np.zeros((3, 3), np.uint8)})
+                                         f"{IMG1}_mask_ann1.tiff": np.zeros((3, 3), np.uint8)})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
@@ -308,7 +308,7 @@ def test_warning_text_cuts_the_culprits() -> None:
 
 def test_mask_slips_each_get_their_warning(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
-                                          for i in range(5)})
+                                         for i in range(5)})
     pred = write_masks(tmp_path / "pred", {
         "IMG_ENC00000_00001_mask_sys.tiff": MASK * 255,
         "IMG_ENC00001_00001_mask_sys.tiff": np.ones((1, 1), np.uint8),
@@ -379,7 +379,7 @@ def test_a_cvqa_value_of_length_zero_that_is_not_a_list(tmp_path: Path) -> None:
 
 def test_per_image_rows_by_hand(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG1}_mask_ann2.tiff": np.zeros((2, 3), np.uint8)})
+                                         f"{IMG1}_mask_ann2.tiff": np.zeros((2, 3), np.uint8)})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff":
                                             np.array([[0, 1, 0], [0, 0, 0]], np.uint8)})
     (row,) = per_image_rows(score_segmentation(pred, ref))
@@ -450,11 +450,11 @@ def test_warning_text_with_one_culprit_shown() -> None:
 def test_one_pixel_and_duplicate_slips_are_refused_by_the_validator(tmp_path: Path) -> None:
     two = np.array([[1, 0]], np.uint8)
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": two,
-                                          f"{IMG2}_mask_ann0.tiff": np.ones((1, 1), np.uint8),
-                                          "IMG_ENC00003_00001_mask_ann0.tiff": MASK})
+                                         f"{IMG2}_mask_ann0.tiff": np.ones((1, 1), np.uint8),
+                                         "IMG_ENC00003_00001_mask_ann0.tiff": MASK})
     sub = tmp_path / "res"
     write_masks(sub / "masks_preds", {f"{IMG1}_mask_sys.tiff": np.ones((1, 1), np.uint8),
-                                       f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
+                                      f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
     shutil.copy(sub / "masks_preds" / f"{IMG2}_mask_sys.tiff",
                 sub / "masks_preds" / f"{IMG2}_mask_sys.tiff.tiff")
     opened = locate_submission_parts(sub, sub, is_zip=False)
@@ -475,7 +475,7 @@ def test_one_pixel_and_duplicate_slips_are_refused_by_the_validator(tmp_path: Pa
 
 def test_a_missing_prediction_before_a_slip_is_skipped_not_the_end(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG2}_mask_ann0.tiff": MASK})
+                                         f"{IMG2}_mask_ann0.tiff": MASK})
     sub = tmp_path / "res"
     write_masks(sub / "masks_preds", {f"{IMG2}_mask_sys.tiff": MASK * 255})
     opened = locate_submission_parts(sub, sub, is_zip=False)
@@ -576,7 +576,7 @@ def test_decoded_pixels_of_another_shape_than_the_header_said(tmp_path: Path,
 @pytest.mark.parametrize("n, last", [(50, "  [prediction]"), (51, "  (+1 more)")])
 def test_fifty_failures_are_all_listed(tmp_path: Path, n: int, last: str) -> None:
     ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
-                                          for i in range(n)})
+                                         for i in range(n)})
     pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff":
                                             np.zeros((4, 4), np.uint8) for i in range(n)})
     with pytest.raises(MagicError) as info:
@@ -587,13 +587,13 @@ def test_fifty_failures_are_all_listed(tmp_path: Path, n: int, last: str) -> Non
 
 def test_segmentation_errors_whole(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG2}_mask_ann0.tiff": MASK})
+                                         f"{IMG2}_mask_ann0.tiff": MASK})
     assert score_segmentation(None, ref).notes == [
         "no prediction folder: the official scorer scores segmentation 0.0 with "
         "number_segmentation_instances = 0"]
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
-                                            f"{IMG1}_mask_a.tiff": MASK,
-                                            f"{IMG1}_mask_b.tiff": MASK})
+                                           f"{IMG1}_mask_a.tiff": MASK,
+                                           f"{IMG1}_mask_b.tiff": MASK})
     with pytest.raises(MagicError) as info:
         score_segmentation(pred, ref)
     assert info.value.to_dict() == {
@@ -635,9 +635,9 @@ def test_cvqa_files_are_named_by_their_role(tmp_path: Path) -> None:
 
 def test_per_image_rows_of_references_that_are_not_2d(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": np.ones(6, np.uint8),
-                                          f"{IMG2}_mask_ann0.tiff": np.array(1, np.uint8)})
+                                         f"{IMG2}_mask_ann0.tiff": np.array(1, np.uint8)})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": np.ones((2, 3), np.uint8),
-                                            f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
+                                           f"{IMG2}_mask_sys.tiff": np.ones((1, 1), np.uint8)})
     rows = {r["image_id"]: r for r in per_image_rows(score_segmentation(pred, ref))}
     assert (rows[IMG1]["height"], rows[IMG1]["width"]) == (6, "")
     assert (rows[IMG2]["height"], rows[IMG2]["width"]) == ("", "")
@@ -648,9 +648,9 @@ def test_duplicates_outside_the_reference_do_not_hide_the_next_pair(tmp_path: Pa
     outside = "IMG_ENC00000_00001"  # sorted before IMG1: its pair comes first
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{outside}_mask_sys.tiff": MASK,
-                                            f"{outside}_mask_sys.tiff.tiff": 1 - MASK,
-                                            f"{IMG1}_mask_sys.tiff": MASK,
-                                            f"{IMG1}_mask_sys.tiff.tiff": MASK})
+                                           f"{outside}_mask_sys.tiff.tiff": 1 - MASK,
+                                           f"{IMG1}_mask_sys.tiff": MASK,
+                                           f"{IMG1}_mask_sys.tiff.tiff": MASK})
     report = score_segmentation(pred, ref)
     assert report.identical_duplicates == [f"{IMG1}_mask_sys.tiff / {IMG1}_mask_sys.tiff.tiff"]
 
@@ -663,7 +663,7 @@ def test_warning_text_shows_ten_culprits_by_default() -> None:
 def test_files_of_equal_size_and_time_are_compared_by_content(tmp_path: Path) -> None:
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK,
-                                            f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
+                                           f"{IMG1}_mask_sys.tiff.tiff": 1 - MASK})
     first, second = pred / f"{IMG1}_mask_sys.tiff", pred / f"{IMG1}_mask_sys.tiff.tiff"
     assert first.stat().st_size == second.stat().st_size
     os.utime(second, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns))
@@ -685,9 +685,9 @@ def test_each_reading_thread_keeps_one_workspace(tmp_path: Path,
 
     monkeypatch.setattr(segmentation_files, "score_image", spy)
     ref = write_masks(tmp_path / "ref", {f"IMG_ENC{i:05d}_00001_mask_ann0.tiff": MASK
-                                          for i in range(3)})
+                                         for i in range(3)})
     pred = write_masks(tmp_path / "pred", {f"IMG_ENC{i:05d}_00001_mask_sys.tiff": MASK
-                                            for i in range(3)})
+                                           for i in range(3)})
     score_segmentation(pred, ref, workers=1)
     assert len(seen) == 3 and seen[0] is not None and all(w is seen[0] for w in seen)
 
@@ -697,7 +697,7 @@ def test_decoded_reference_pixels_of_another_shape(tmp_path: Path,
     from magic_submit import masks
 
     ref = write_masks(tmp_path / "ref", {f"{IMG1}_mask_ann0.tiff": MASK,
-                                          f"{IMG1}_mask_ann1.tiff": MASK})
+                                         f"{IMG1}_mask_ann1.tiff": MASK})
     pred = write_masks(tmp_path / "pred", {f"{IMG1}_mask_sys.tiff": MASK})
     real_read = masks.MaskFile.read
 
