@@ -73,8 +73,9 @@ def answer_splits(train: SplitData, subjects: Sequence[Subject],
                   log: Callable[[str], None], note: Callable[[str], None],
                   progress: bool = False, open_backend: Callable[[], Any] | None = None,
                   ) -> tuple[dict[str, AnswerSets], dict[str, Any]]:
-    """Answer sets of every encounter of ``subjects`` (:func:`baselines.vqa.vlm.run.subjects_of`) and the metrics
-    details of the run; ``train``'s gold gives the prior answers a failed family falls back to."""
+    """Answer sets of every encounter of ``subjects`` (made by
+    :func:`baselines.vqa.vlm.run.subjects_of`) and the metrics details of the run; ``train``'s
+    gold gives the prior answers a failed family falls back to."""
     from baselines.vqa.prior import fit_prior
     from magic_submit.console import progress_counter
 
