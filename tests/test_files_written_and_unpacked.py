@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -242,8 +243,6 @@ def test_streams_longer_than_declared_are_cut_at_the_limits(
     """Entries that unpack to more than their headers say (zipfile itself stops at the declared
     size; this stands in for a reader that does not) are counted as they stream, in 2-byte
     pieces here: per file and in total."""
-    import io
-
     import magic_submit.archive as archive_module
 
     archive = tmp_path / "s.zip"
@@ -265,6 +264,26 @@ def test_streams_longer_than_declared_are_cut_at_the_limits(
     out.mkdir()
     extract_zip(archive, out, ZipLimits(max_file_bytes=4, max_total_bytes=8))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == actual
+
+
+class _EndlessStream(io.RawIOBase):
+    """An entry stream that never ends (a bomb whose header lies): only bounded reads answer."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            raise AssertionError("an unbounded read of an endless stream never returns")
+        return bytes(size)
+
+
+def test_an_endless_stream_is_read_in_bounded_pieces_and_cut(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("a", b"1")
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *a, **k: _EndlessStream())
+    assert _zip_error(archive, tmp_path / "o", ZipLimits(max_file_bytes=5 << 20)) == {
+        "code": "zip-too-large", "hint": None,
+        "message": "the archive unpacks to more than the size limit (zip bomb?)"}
 
 
 def test_unpacking_refusals_name_the_entry_whole(tmp_path: Path) -> None:

@@ -69,7 +69,8 @@ def test_unreadable_files_are_described(tmp_path: Path) -> None:
     with pytest.raises(MaskFileError) as info:
         read_mask(cut)
     assert info.value.code == "mask-unreadable" and info.value.file == str(cut)
-    assert info.value.message.startswith("not a readable TIFF (") and "empty" not in info.value.message
+    # the decoder's own exception is named (zlib's, from Python's zlib module)
+    assert info.value.message.startswith("not a readable TIFF (error: Error -5 while decompressing")
 
 
 def test_what_is_not_a_file_is_named_with_the_official_outcome(tmp_path: Path) -> None:
@@ -99,12 +100,7 @@ def test_a_tiff_without_pages_reads_as_no_pixel(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[4:8] = (0).to_bytes(4, "little")  # first IFD offset 0: no page at all
     path.write_bytes(bytes(data))
-    try:
-        shape = mask_shape(path)
-    except MaskFileError as exc:  # tifffile may refuse such a file outright: then it is named
-        assert exc.code == "mask-unreadable"
-        return
-    assert shape == (0,)
+    assert mask_shape(path) == (0,)  # tifffile reads it (with a logged warning) as no page
     with open_mask(path) as mask:
         assert mask.dtype == np.uint8 and mask.nbytes == 0 and mask.pixels == 0
 

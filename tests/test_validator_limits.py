@@ -320,6 +320,21 @@ def test_a_swapped_mask_of_a_turned_photo_is_explained_whole() -> None:
         "np.rot90(mask, 1)")]
 
 
+@pytest.mark.parametrize("shape, codes", [
+    ((2, 3, 1), ["mask-not-2d"]),  # one channel: height x width x 1, the right size
+    ((2, 3, 3), ["mask-not-2d"]),  # RGB at the right size
+    ((4, 3, 3), ["mask-not-2d", "mask-size"]),  # RGB of another height
+    ((2, 2, 3), ["mask-not-2d", "mask-size"]),  # read as a 2x2 RGB image
+    ((1, 2, 3), ["mask-not-2d"]),  # one page of the right size
+    ((5, 3, 2), ["mask-not-2d", "mask-size"]),  # 5 pages of 3x2: swapped
+])
+def test_the_size_of_a_3d_mask_is_its_plane(shape: tuple[int, ...], codes: list[str]) -> None:
+    """(h, w, channels) for 1, 3 or 4 channels, else (pages, h, w), against a 2x3 image."""
+    found = content_problems(mask_facts(np.zeros(shape, np.uint8)), (2, 3), file="m.tiff",
+                             image_id="I")
+    assert [p.code for p in found] == codes
+
+
 def test_a_mask_without_pixels_and_a_wide_0_1_mask_are_reported_whole() -> None:
     hint = "write the mask with tifffile.imwrite(path, mask.astype('uint8'))"
     found = content_problems(mask_facts(np.zeros((0, 4), np.uint8)), (2, 2), file="m.tiff",
