@@ -80,6 +80,17 @@ def test_every_mask_empty_warns_one_non_empty_mask_does_not(tmp_path: Path) -> N
     assert ("masks-all-empty", "masks_preds/", None, None) in problems
 
 
+def test_masks_of_other_values_with_one_pixel_set_are_not_called_empty(tmp_path: Path) -> None:
+    """A 0/255, a -1 and a probability mask, each with one non-zero pixel: each is named for
+    its values, and "every mask empty" (no non-zero pixel) is not said of them."""
+    masks = {IDS[0]: np.array([[0, 255, 0], [0, 0, 0]], np.uint8),
+             IDS[1]: np.array([[0, 0, 0], [-1, 0, 0]], np.int8),
+             IDS[2]: np.array([[0, 0, 0], [0, 0, 0.5]], np.float32)}
+    _, problems = found(tmp_path, {f"{i}_mask_sys.tiff": m for i, m in masks.items()})
+    assert [code for code, *_ in problems] == ["mask-values-255", "mask-values",
+                                               "mask-values-probability"]
+
+
 def test_one_square_size_without_image_sizes(tmp_path: Path) -> None:
     square = np.zeros((352, 352), np.uint8)
     square[0, 0] = 1
