@@ -8,6 +8,8 @@ import io
 import json
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -677,10 +679,15 @@ def test_each_reading_thread_keeps_one_workspace(tmp_path: Path,
     from magic_submit.scoring import segmentation_files
 
     seen = []
+    threads = set()
     real = segmentation_files.score_image
 
     def spy(image_id, pred, golds, workspace=None):
         seen.append(workspace)
+        threads.add(threading.get_ident())
+        # Slow enough that every image is handed out while the first is read: a pool allowed
+        # more than one thread would start more.
+        time.sleep(0.05)
         return real(image_id, pred, golds, workspace)
 
     monkeypatch.setattr(segmentation_files, "score_image", spy)
@@ -690,6 +697,7 @@ def test_each_reading_thread_keeps_one_workspace(tmp_path: Path,
                                            for i in range(3)})
     score_segmentation(pred, ref, workers=1)
     assert len(seen) == 3 and seen[0] is not None and all(w is seen[0] for w in seen)
+    assert len(threads) == 1
 
 
 def test_decoded_reference_pixels_of_another_shape(tmp_path: Path,

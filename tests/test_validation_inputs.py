@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -284,6 +285,16 @@ def test_api_misuse_is_a_type_error(tmp_path: Path) -> None:
     assert {p.code for p in report.errors} == {"mask-wrong-suffix"}
     seconds = report.summary["seconds"]  # the time the check took, in ms steps
     assert 0 <= seconds < 60 and seconds == round(seconds, 3)
+
+
+def test_the_time_taken_is_given_in_millisecond_steps(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([100.0, 100.1234567])  # the start, then the end of the check
+    monkeypatch.setattr("magic_submit.validation.core.time",
+                        SimpleNamespace(perf_counter=lambda: next(clock)))
+    checks = prepare_checks(split_file(tmp_path))
+    report = validate_submission(tmp_path / "absent", checks=checks)
+    assert report.summary["seconds"] == 0.123
 
 
 def test_unpacked_uploads_speak_of_the_zip(tmp_path: Path) -> None:

@@ -103,7 +103,8 @@ def score_segmentation(
 
     A ``pred_dir`` that is None, or holds no ``*.tiff`` of any suffix, gives the official zeros
     (checked before anything else, as officially). ``on_start(n)`` is called once with the
-    number of images about to be read, ``on_image()`` after each (progress bars).
+    number of images about to be read, ``on_image()`` after each (progress bars). ``workers``:
+    the threads reading masks (None or 0: :data:`DEFAULT_WORKERS`).
     """
     pred = index_masks(pred_dir) if pred_dir is not None else None
     if pred is None or not pred.image_ids:
