@@ -93,13 +93,11 @@ def test_sizes_from_photos_and_the_ones_that_cannot_be_read(tmp_path: Path) -> N
 
 def test_only_photos_turned_by_exif_have_their_orientation_kept(tmp_path: Path) -> None:
     """Orientation 1 (as stored) is left out; any other, mirrored (2) included, is kept."""
-    folder = photos(tmp_path, {f"{ID1}.jpg": (4, 6)})
-    exif = Image.Exif()
-    exif[0x0112] = 2  # mirrored left-right
-    Image.new("RGB", (6, 4)).save(folder / f"{ID2}.png", exif=exif)
-    upright = Image.Exif()
-    upright[0x0112] = 1
-    Image.new("RGB", (6, 4)).save(folder / f"{ID1}.jpg", exif=upright)
+    folder = photos(tmp_path, {})
+    for name, orientation in ((f"{ID1}.jpg", 1), (f"{ID2}.png", 2)):  # 2: mirrored left-right
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.new("RGB", (6, 4)).save(folder / name, exif=exif)
     sizes = sizes_from_images(load_targets(split_file(tmp_path)), folder)
     assert (sizes.sizes, sizes.orientations) == ({ID1: (4, 6), ID2: (4, 6)}, {ID2: 2})
 
@@ -241,11 +239,16 @@ def test_a_zip_beside_the_parts(tmp_path: Path) -> None:
                     "ignores it", "remove OLD.ZIP from the upload")]
 
 
-def test_uploads_that_cannot_be_opened(tmp_path: Path) -> None:
-    problem = unopenable_problem(OSError(28, "No space left on device"), tmp_path / "s.zip")
-    assert (problem.code, problem.file, problem.message) == (
-        "zip-corrupt", str(tmp_path / "s.zip"), "cannot be opened ([Errno 28] No space left on "
-                                                "device)")
+def test_uploads_that_cannot_be_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(path: Path, *, unpacked: bool = False) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:  # a full disk while unpacking names the upload
+        patched.setattr("magic_submit.validation.core.open_submission", disk_full)
+        report = validate_submission(tmp_path / "s.zip", split_file(tmp_path))
+    assert [(p.code, p.file, p.message) for p in report.errors] == [
+        ("zip-corrupt", str(tmp_path / "s.zip"),
+         "cannot be opened ([Errno 28] No space left on device)")]
     own = MagicError("m", file="f.zip", hint="h", code="submission-wrapped-folder")
     assert unopenable_problem(own, tmp_path).to_dict() == {
         "code": "submission-wrapped-folder", "severity": "error", "message": "m", "file": "f.zip",
@@ -257,18 +260,6 @@ def test_uploads_that_cannot_be_opened(tmp_path: Path) -> None:
     report = validate_submission(tmp_path / "absent", split_file(tmp_path))
     assert [p.code for p in report.errors] == ["submission-missing"]
     assert "kind" not in report.summary and report.summary["split_images"] == 2
-
-
-def test_a_disk_full_while_unpacking_names_the_upload(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def disk_full(path: Path, *, unpacked: bool = False) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr("magic_submit.validation.core.open_submission", disk_full)
-    report = validate_submission(tmp_path / "s.zip", split_file(tmp_path))
-    assert [(p.code, p.file, p.message) for p in report.errors] == [
-        ("zip-corrupt", str(tmp_path / "s.zip"),
-         "cannot be opened ([Errno 28] No space left on device)")]
 
 
 def test_api_misuse_is_a_type_error(tmp_path: Path) -> None:
